@@ -1,0 +1,3 @@
+from patrons.cli.main import app
+
+app()

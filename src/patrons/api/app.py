@@ -1,0 +1,74 @@
+"""create_app(): Litestar behind the Gateway, with the database opened per process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+
+from patrons.api.errors import exception_handler
+from patrons.api.gateway import Gateway
+from patrons.api.requests import provide_db, provide_project
+from patrons.customers.router import router as customers_router
+from patrons.db import database
+from patrons.projects.service import Authenticator
+from patrons.settings import Settings
+
+log = logging.getLogger("patrons.api")
+
+
+async def _checkpoint_loop(db: database.SqliteDatabase) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            await asyncio.to_thread(db.checkpoint)
+        except Exception:  # a busy database just waits for the next round
+            log.debug("WAL checkpoint skipped", exc_info=True)
+
+
+def create_app(settings: Settings | None = None) -> Any:
+    settings = settings or Settings.from_env()
+    gateway: Gateway
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = await database.connect(
+            settings.database_url,
+            pg_pool_min=settings.pg_pool_min,
+            pg_pool_max=settings.pg_pool_max,
+        )
+        app.state.db = db
+        gateway.authenticator = Authenticator(db, ttl=settings.auth_cache_seconds)
+        checkpoint = (
+            asyncio.create_task(_checkpoint_loop(db))
+            if isinstance(db, database.SqliteDatabase)
+            else None
+        )
+        gc.freeze()  # start-up objects never need collecting; keeps GC pauses short
+        try:
+            yield
+        finally:
+            if checkpoint is not None:
+                checkpoint.cancel()
+            await db.close()
+
+    app = Litestar(
+        route_handlers=[customers_router],
+        dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
+            "project": Provide(provide_project, sync_to_thread=False),
+        },
+        exception_handlers={Exception: exception_handler(settings.max_body_bytes)},
+        request_max_body_size=settings.max_body_bytes,
+        lifespan=[lifespan],
+        openapi_config=None,
+        debug=False,
+    )
+    gateway = Gateway(app, authenticator=None, max_body=settings.max_body_bytes)
+    return gateway

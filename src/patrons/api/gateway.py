@@ -1,0 +1,92 @@
+"""The outermost ASGI layer, in front of Litestar.
+
+- Routes on `raw_path`: Litestar routes on the decoded path, which turns `a%2Fb` into two
+  segments. With the raw path, a percent-encoded id stays one segment and the handler decodes
+  it exactly once (see decode_path_id).
+- Gives every request an id (`v-…`), sent back as `X-Request-Id` and used in errors.
+- Authenticates `/v1/` requests by X-App-Id/X-App-Token before any routing or body reading.
+- Rejects a declared Content-Length above the limit before reading the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from patrons.api.errors import JSON, error_body
+from patrons.core import ids
+from patrons.core.errors import PatronsError, PayloadTooLarge
+from patrons.projects.service import Authenticator
+
+Scope = dict[str, Any]
+
+
+def decode_path_id(raw: str) -> str:
+    """A path segment as sent (`a%2Fb`, `caf%C3%A9`) → its value, decoded exactly once."""
+    return unquote(raw, encoding="utf-8", errors="strict") if "%" in raw else raw
+
+
+class Gateway:
+    def __init__(self, app: Any, *, authenticator: Any, max_body: int) -> None:
+        self.app = app
+        self.authenticator: Authenticator | None = authenticator
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_path = scope.get("raw_path")
+        if raw_path:
+            scope["path"] = raw_path.split(b"?", 1)[0].decode("latin-1")
+        request_id = ids.request_id()
+        scope["patrons_request_id"] = request_id
+        header_value = request_id.encode()
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", header_value)]
+            await send(message)
+
+        if scope["path"].startswith("/v1/") or scope["path"] == "/v1":
+            try:
+                self._check_length(scope)
+                scope["patrons_project"] = await self._authenticate(scope)
+            except PatronsError as exc:
+                await self._reject(send_with_id, exc, request_id)
+                return
+        await self.app(scope, receive, send_with_id)
+
+    def _check_length(self, scope: Scope) -> None:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    continue
+                if length > self.max_body:
+                    raise PayloadTooLarge(self.max_body)
+
+    async def _authenticate(self, scope: Scope) -> Any:
+        app_id = app_token = None
+        for name, value in scope["headers"]:
+            if name == b"x-app-id":
+                app_id = value.decode("latin-1")
+            elif name == b"x-app-token":
+                app_token = value.decode("latin-1")
+        assert self.authenticator is not None
+        return await self.authenticator.authenticate(app_id, app_token)
+
+    async def _reject(self, send: Any, exc: PatronsError, request_id: str) -> None:
+        body = error_body(exc, request_id)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": exc.status,
+                "headers": [
+                    (b"content-type", JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

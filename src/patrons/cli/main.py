@@ -1,0 +1,189 @@
+"""`patrons serve | db upgrade | project create | keys …`"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from patrons import __version__
+from patrons.db import database, migrate
+from patrons.projects import repository as project_repository
+from patrons.projects import service as projects
+from patrons.settings import Settings
+
+app = typer.Typer(help="Patrons: a self-hostable, Voucherify-compatible Customers API.")
+db_app = typer.Typer(help="Database schema.")
+project_app = typer.Typer(help="Projects (tenants).")
+keys_app = typer.Typer(help="API keys (X-App-Id / X-App-Token).")
+app.add_typer(db_app, name="db")
+app.add_typer(project_app, name="project")
+app.add_typer(keys_app, name="keys")
+console = Console()
+T = TypeVar("T")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"patrons {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+) -> None:
+    """Settings come from PATRONS_* environment variables (see the README)."""
+
+
+def _with_db(settings: Settings, work: Callable[[database.Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = await database.connect(settings.database_url, pg_pool_min=1, pg_pool_max=2)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _show(creds: projects.Credentials, title: str) -> None:
+    console.print(f"[bold]{title}[/bold]")
+    console.print(f"  Project ID: {creds.project_id}")
+    console.print(f"  App ID:     [green]{creds.app_id}[/green]")
+    console.print(f"  App Token:  [green]{creds.app_token}[/green]")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="API processes (use PostgreSQL for more than one)."),
+) -> None:
+    """Migrate the database, make sure the default project exists, and serve the API."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+
+    async def default_project(db: database.Database) -> projects.Credentials | None:
+        async with db.transaction() as conn:
+            _, creds = await projects.ensure_default(
+                conn,
+                name=settings.default_project_name,
+                app_id=settings.app_id,
+                app_token=settings.app_token,
+            )
+            return creds
+
+    creds = _with_db(settings, default_project)
+    if creds is not None and settings.app_token is None:
+        _show(creds, "Default project created. Keep these keys; the token is not shown again:")
+    console.print(f"Patrons {__version__} on http://{host}:{port} ({settings.database_url})")
+    Granian(
+        "patrons.api.app:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        log_access=False,
+    ).serve()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (serve does this too)."""
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    console.print("Database is at the latest schema.")
+
+
+@project_app.command("create")
+def project_create(name: str) -> None:
+    """Create a project and print its App ID and App Token."""
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+
+    async def work(db: database.Database) -> projects.Credentials:
+        async with db.transaction() as conn:
+            return await projects.create(conn, name=name)
+
+    _show(_with_db(settings, work), f"Project {name!r} created:")
+
+
+@project_app.command("list")
+def project_list() -> None:
+    """List projects."""
+    settings = Settings.from_env()
+    rows = _with_db(settings, project_repository.list_projects)
+    table = Table("Project ID", "Name", "Customers", "Default")
+    for row in rows:
+        table.add_row(
+            row["id"], row["name"], str(row["customer_count"]), "yes" if row["is_default"] else ""
+        )
+    console.print(table)
+
+
+@keys_app.command("list")
+def keys_list(project_id: str = typer.Argument(None, help="Only this project's keys.")) -> None:
+    """List API keys (App IDs only: tokens are stored hashed)."""
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> list[database.Row]:
+        return await project_repository.list_keys(db, project_id=project_id)
+
+    table = Table("App ID", "Project ID", "Name")
+    for row in _with_db(settings, work):
+        table.add_row(row["app_id"], row["project_id"], row["name"])
+    console.print(table)
+
+
+@keys_app.command("create")
+def keys_create(project_id: str) -> None:
+    """Add a key pair to a project."""
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> projects.Credentials:
+        async with db.transaction() as conn:
+            if await project_repository.get_project(conn, project_id=project_id) is None:
+                raise typer.BadParameter(f"no project {project_id}")
+            return await projects.add_key(conn, project_id=project_id)
+
+    _show(_with_db(settings, work), "Key created:")
+
+
+@keys_app.command("rotate")
+def keys_rotate(app_id: str) -> None:
+    """Give an App ID a new token; the old one stops working (within the auth cache TTL)."""
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> projects.Credentials | None:
+        async with db.transaction() as conn:
+            return await projects.rotate(conn, app_id=app_id)
+
+    creds = _with_db(settings, work)
+    if creds is None:
+        console.print(f"[red]No key with App ID {app_id}[/red]")
+        raise typer.Exit(1)
+    _show(creds, "Token rotated:")
+
+
+@keys_app.command("delete")
+def keys_delete(app_id: str) -> None:
+    """Delete a key pair."""
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> int:
+        async with db.transaction() as conn:
+            return await project_repository.delete_key(conn, app_id=app_id)
+
+    if not _with_db(settings, work):
+        console.print(f"[red]No key with App ID {app_id}[/red]")
+        raise typer.Exit(1)
+    console.print(f"Deleted {app_id}.")

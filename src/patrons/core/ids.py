@@ -1,0 +1,41 @@
+"""Voucherify-shaped identifiers (see WIRE-FORMAT §2.1)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _alnum(n: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+def customer_id() -> str:
+    return "cust_" + _alnum(24)
+
+
+def project_id() -> str:
+    return "proj_" + _alnum(24)
+
+
+def request_id() -> str:
+    return "v-" + secrets.token_hex(9)
+
+
+def app_id() -> str:
+    # Voucherify application ids are UUID-like; any opaque string works for the SDKs.
+    return (
+        secrets.token_hex(4)
+        + "-"
+        + secrets.token_hex(2)
+        + "-"
+        + secrets.token_hex(2)
+        + "-"
+        + (secrets.token_hex(2) + "-" + secrets.token_hex(6))
+    )
+
+
+def app_token() -> str:
+    return secrets.token_hex(4) + "-" + secrets.token_hex(16)

@@ -1,0 +1,132 @@
+"""SQL for customers. Every function takes `project_id`; no query runs without it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from patrons.db.database import Conn, Database, Row
+
+COLUMNS = (
+    "id, source_id, name, description, email, phone, birthdate, birthday, address_set,"
+    " address_city, address_state, address_line_1, address_line_2, address_country,"
+    " address_postal_code, metadata, created_at, updated_at"
+)
+DB = Database | Conn
+
+
+async def get_by_id(db: DB, *, project_id: str, customer_id: str) -> Row | None:
+    return await db.fetchrow(
+        f"SELECT {COLUMNS} FROM customer WHERE project_id = $1 AND id = $2",
+        project_id,
+        customer_id,
+    )
+
+
+async def get_by_source_id(db: DB, *, project_id: str, source_id: str) -> Row | None:
+    return await db.fetchrow(
+        f"SELECT {COLUMNS} FROM customer WHERE project_id = $1 AND source_id = $2",
+        project_id,
+        source_id,
+    )
+
+
+async def insert(conn: Conn, *, project_id: str, values: dict[str, Any]) -> Row:
+    names = ["project_id", *values]
+    marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+    return await conn.fetchrow(
+        f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks}) RETURNING {COLUMNS}",
+        project_id,
+        *values.values(),
+    )
+
+
+async def upsert_by_source_id(
+    conn: Conn, *, project_id: str, values: dict[str, Any], changes: dict[str, Any]
+) -> Row:
+    """Insert `values`, or apply `changes` to the live customer with the same source_id.
+
+    A fresh row comes back with `updated_at` NULL; an updated one with it set.
+    """
+    names = ["project_id", *values]
+    marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+    args: list[Any] = [project_id, *values.values()]
+    sets = []
+    for column, value in changes.items():
+        args.append(value)
+        sets.append(f"{column} = ${len(args)}")
+    return await conn.fetchrow(
+        f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks})"
+        f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(sets)}"
+        f" RETURNING {COLUMNS}",
+        *args,
+    )
+
+
+async def update(
+    conn: Conn, *, project_id: str, customer_id: str, changes: dict[str, Any]
+) -> Row | None:
+    args: list[Any] = [project_id, customer_id]
+    sets = []
+    for column, value in changes.items():
+        args.append(value)
+        sets.append(f"{column} = ${len(args)}")
+    return await conn.fetchrow(
+        f"UPDATE customer SET {', '.join(sets)} WHERE project_id = $1 AND id = $2"
+        f" RETURNING {COLUMNS}",
+        *args,
+    )
+
+
+async def soft_delete(conn: Conn, *, project_id: str, customer_id: str, deleted_at: int) -> bool:
+    """Move the customer into `customer_deleted`; False when it was not there."""
+    await conn.execute(
+        f"INSERT INTO customer_deleted (project_id, {COLUMNS}, deleted_at)"
+        f" SELECT project_id, {COLUMNS}, $3 FROM customer WHERE project_id = $1 AND id = $2",
+        project_id,
+        customer_id,
+        deleted_at,
+    )
+    gone = await conn.fetchval(
+        "DELETE FROM customer WHERE project_id = $1 AND id = $2 RETURNING id",
+        project_id,
+        customer_id,
+    )
+    return gone is not None
+
+
+async def add_to_count(conn: Conn, *, project_id: str, delta: int) -> None:
+    await conn.execute(
+        "UPDATE project SET customer_count = customer_count + $2 WHERE id = $1",
+        project_id,
+        delta,
+    )
+
+
+async def live_count(db: DB, *, project_id: str) -> int:
+    return await db.fetchval("SELECT customer_count FROM project WHERE id = $1", project_id) or 0
+
+
+async def fetch_page(
+    db: DB,
+    *,
+    project_id: str,
+    where: Sequence[str],
+    args: Sequence[Any],
+    order_by: str,
+    limit: int,
+    offset: int = 0,
+) -> list[Row]:
+    """One page. `where` conditions number their placeholders from $2 ($1 is the project)."""
+    conditions = " AND ".join(["project_id = $1", *where])
+    return await db.fetch(
+        f"SELECT {COLUMNS} FROM customer WHERE {conditions} ORDER BY {order_by}"
+        f" LIMIT {int(limit)} OFFSET {int(offset)}",
+        project_id,
+        *args,
+    )
+
+
+async def count(db: DB, *, project_id: str, where: Sequence[str], args: Sequence[Any]) -> int:
+    conditions = " AND ".join(["project_id = $1", *where])
+    return await db.fetchval(f"SELECT COUNT(*) FROM customer WHERE {conditions}", project_id, *args)

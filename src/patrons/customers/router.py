@@ -1,0 +1,58 @@
+"""/v1/customers: create/upsert, get, update, delete, list."""
+
+from __future__ import annotations
+
+from litestar import Request, Router, delete, get, post, put
+
+from patrons.api.gateway import decode_path_id
+from patrons.api.requests import query_params, read_json
+from patrons.customers import service
+from patrons.customers.schemas import Customer, CustomerCreate, CustomerList, CustomerUpdate
+from patrons.db.database import Database
+from patrons.projects.service import Project
+
+
+@post("/", status_code=200)
+async def create_customer(request: Request, db: Database, project: Project) -> Customer:
+    body = await read_json(request, CustomerCreate)
+    async with db.transaction() as conn:
+        return await service.upsert(conn, project_id=project.id, body=body)
+
+
+@get("/")
+async def list_customers(request: Request, db: Database, project: Project) -> CustomerList:
+    return await service.list_(db, project_id=project.id, params=query_params(request))
+
+
+@get("/{customer_id:str}")
+async def get_customer(customer_id: str, db: Database, project: Project) -> Customer:
+    return await service.get(db, project_id=project.id, ref=decode_path_id(customer_id))
+
+
+@put("/{customer_id:str}")
+async def update_customer(
+    request: Request, customer_id: str, db: Database, project: Project
+) -> Customer:
+    body = await read_json(request, CustomerUpdate)
+    async with db.transaction() as conn:
+        return await service.update(
+            conn, project_id=project.id, ref=decode_path_id(customer_id), body=body
+        )
+
+
+@delete("/{customer_id:str}", status_code=204)
+async def delete_customer(customer_id: str, db: Database, project: Project) -> None:
+    async with db.transaction() as conn:
+        await service.delete(conn, project_id=project.id, ref=decode_path_id(customer_id))
+
+
+router = Router(
+    path="/v1/customers",
+    route_handlers=[
+        create_customer,
+        list_customers,
+        get_customer,
+        update_customer,
+        delete_customer,
+    ],
+)

@@ -1,0 +1,215 @@
+"""Customer use cases: resolve, create/upsert, update, delete, list. Never commits."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, Raw
+
+from patrons.core import ids
+from patrons.core.clock import format_ms, now_ms
+from patrons.core.errors import NotFound
+from patrons.customers import listing, repository
+from patrons.customers.schemas import (
+    ADDRESS_FIELDS,
+    EMPTY_LOYALTY,
+    EMPTY_OBJECT,
+    EMPTY_REFERRALS,
+    EMPTY_SUMMARY,
+    SCALAR_FIELDS,
+    Address,
+    Customer,
+    CustomerCreate,
+    CustomerList,
+    CustomerUpdate,
+)
+from patrons.db.database import Conn, Database, Row
+
+_ADDRESS_COLUMNS = tuple(f"address_{name}" for name in ADDRESS_FIELDS)
+
+
+def to_wire(row: Row) -> Customer:
+    updated_at = row["updated_at"]
+    metadata = row["metadata"]
+    return Customer(
+        id=row["id"],
+        source_id=row["source_id"],
+        name=row["name"],
+        description=row["description"],
+        email=row["email"],
+        phone=row["phone"],
+        birthdate=row["birthdate"],
+        birthday=row["birthday"],
+        address=Address(*(row[c] for c in _ADDRESS_COLUMNS)) if row["address_set"] else None,
+        summary=EMPTY_SUMMARY,
+        loyalty=EMPTY_LOYALTY,
+        referrals=EMPTY_REFERRALS,
+        metadata=Raw(metadata.encode()) if metadata else EMPTY_OBJECT,
+        system_metadata=EMPTY_OBJECT,
+        created_at=format_ms(row["created_at"]),
+        updated_at=None if updated_at is None else format_ms(updated_at),
+    )
+
+
+def column_changes(body: CustomerUpdate) -> dict[str, Any]:
+    """The columns a CustomerBase body sets: absent fields are left out, nulls clear.
+
+    `address` merges key by key (null clears the whole address); `metadata` replaces.
+    """
+    changes: dict[str, Any] = {}
+    for name in SCALAR_FIELDS:
+        value = getattr(body, name)
+        if value is not UNSET:
+            changes[name] = value.isoformat() if isinstance(value, date) else value
+    address = body.address
+    if address is None:
+        changes["address_set"] = False
+        changes.update(dict.fromkeys(_ADDRESS_COLUMNS))
+    elif address is not UNSET:
+        changes["address_set"] = True
+        for name, column in zip(ADDRESS_FIELDS, _ADDRESS_COLUMNS, strict=True):
+            value = getattr(address, name)
+            if value is not UNSET:
+                changes[column] = value
+    if body.metadata is not UNSET:
+        changes["metadata"] = msgspec.json.encode(body.metadata or {}).decode()
+    return changes
+
+
+async def resolve(db: Database | Conn, *, project_id: str, ref: str) -> Row | None:
+    """A live customer by `cust_` id or, failing that, by source_id."""
+    if ref.startswith("cust_"):
+        row = await repository.get_by_id(db, project_id=project_id, customer_id=ref)
+        if row is not None:
+            return row
+    return await repository.get_by_source_id(db, project_id=project_id, source_id=ref)
+
+
+async def get_or_raise(db: Database | Conn, *, project_id: str, ref: str) -> Row:
+    row = await resolve(db, project_id=project_id, ref=ref)
+    if row is None:
+        raise NotFound("customer", ref)
+    return row
+
+
+async def get(db: Database | Conn, *, project_id: str, ref: str) -> Customer:
+    return to_wire(await get_or_raise(db, project_id=project_id, ref=ref))
+
+
+async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate) -> Customer:
+    """POST /v1/customers: update the customer named by `id` (else `source_id`), or create."""
+    now = now_ms()
+    changes = column_changes(body)
+    if isinstance(body.id, str):
+        target = await repository.get_by_id(conn, project_id=project_id, customer_id=body.id)
+        if target is None:
+            raise NotFound("customer", body.id)
+        row = await repository.update(
+            conn, project_id=project_id, customer_id=body.id, changes={**changes, "updated_at": now}
+        )
+        return to_wire(row)
+    source_id = body.source_id if isinstance(body.source_id, str) and body.source_id else None
+    values = {"id": ids.customer_id(), "source_id": source_id, **changes, "created_at": now}
+    if source_id is None:
+        row = await repository.insert(conn, project_id=project_id, values=values)
+    else:
+        row = await repository.upsert_by_source_id(
+            conn, project_id=project_id, values=values, changes={**changes, "updated_at": now}
+        )
+    if row["updated_at"] is None:  # freshly inserted
+        await repository.add_to_count(conn, project_id=project_id, delta=1)
+    return to_wire(row)
+
+
+async def update(conn: Conn, *, project_id: str, ref: str, body: CustomerUpdate) -> Customer:
+    current = await get_or_raise(conn, project_id=project_id, ref=ref)
+    changes = {**column_changes(body), "updated_at": now_ms()}
+    row = await repository.update(
+        conn, project_id=project_id, customer_id=current["id"], changes=changes
+    )
+    if row is None:
+        raise NotFound("customer", ref)
+    return to_wire(row)
+
+
+async def delete(conn: Conn, *, project_id: str, ref: str) -> None:
+    current = await get_or_raise(conn, project_id=project_id, ref=ref)
+    if not await repository.soft_delete(
+        conn, project_id=project_id, customer_id=current["id"], deleted_at=now_ms()
+    ):
+        raise NotFound("customer", ref)
+    await repository.add_to_count(conn, project_id=project_id, delta=-1)
+
+
+async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> CustomerList:
+    q = listing.parse(params)
+    if q.segment_id is not None:
+        # No segment exists until the segments API lands, so any id names an unknown segment.
+        raise NotFound("segment", q.segment_id)
+    where, args = list(q.where), list(q.args)
+    cursor = listing.cursor_condition(q)
+    if cursor is not None:
+        args.append(q.starting_after)
+        where.append(cursor.format(f"${len(args) + 1}"))
+    order_by = listing.order_by(q)
+    rows = await repository.fetch_page(
+        db,
+        project_id=project_id,
+        where=where,
+        args=args,
+        order_by=order_by,
+        limit=q.limit + 1,
+        offset=(q.page - 1) * q.limit,
+    )
+    has_more = len(rows) > q.limit
+    page = rows[: q.limit]
+    if has_more and cursor is not None and q.column == "created_at" and q.page == 1:
+        page = await _whole_millisecond_groups(
+            db,
+            project_id=project_id,
+            rows=rows,
+            limit=q.limit,
+            where=where,
+            args=args,
+            order_by=order_by,
+        )
+    if q.where:
+        total = await repository.count(db, project_id=project_id, where=q.where, args=q.args)
+    else:
+        total = await repository.live_count(db, project_id=project_id)
+    return CustomerList(customers=[to_wire(r) for r in page], total=total, has_more=has_more)
+
+
+async def _whole_millisecond_groups(
+    db: Database,
+    *,
+    project_id: str,
+    rows: list[Row],
+    limit: int,
+    where: list[str],
+    args: list[Any],
+    order_by: str,
+) -> list[Row]:
+    """Keep a cursor page from ending inside a group of customers created in one millisecond.
+
+    The `starting_after` cursor is a timestamp: a client continues from the last `created_at`
+    it saw, so a page that split such a group would make it skip the rest of the group. The
+    page is cut back to the group's start, or — when one group fills the whole page — widened
+    to the entire group.
+    """
+    boundary = rows[limit]["created_at"]
+    if rows[limit - 1]["created_at"] != boundary:
+        return rows[:limit]
+    kept = [r for r in rows[:limit] if r["created_at"] != boundary]
+    if kept:
+        return kept
+    return await repository.fetch_page(
+        db,
+        project_id=project_id,
+        where=[*where, f"created_at = ${len(args) + 2}"],
+        args=[*args, boundary],
+        order_by=order_by,
+        limit=100_000,
+    )

@@ -1,0 +1,42 @@
+"""Settings, read once from the environment (PATRONS_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # sqlite:///relative.db, sqlite:////abs/path.db or postgresql://user@host:port/db
+    database_url: str = "sqlite:///patrons.db"
+    # When both are set they are the default project's keys (created or updated on start).
+    app_id: str | None = None
+    app_token: str | None = None
+    default_project_name: str = "Default project"
+    # Request bodies above this many bytes get 413 (Voucherify's limit is 10 MB).
+    max_body_bytes: int = 10 * 1024 * 1024
+    # Seconds a verified (app id, token) pair is trusted without asking the database again.
+    auth_cache_seconds: float = 5.0
+    pg_pool_min: int = 2
+    pg_pool_max: int = 10
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        d = cls()
+        return cls(
+            database_url=env.get("PATRONS_DATABASE_URL") or d.database_url,
+            app_id=env.get("PATRONS_APP_ID") or None,
+            app_token=env.get("PATRONS_APP_TOKEN") or None,
+            default_project_name=env.get("PATRONS_DEFAULT_PROJECT_NAME") or d.default_project_name,
+            max_body_bytes=_int("PATRONS_MAX_BODY_BYTES", d.max_body_bytes),
+            auth_cache_seconds=float(env.get("PATRONS_AUTH_CACHE_SECONDS") or d.auth_cache_seconds),
+            pg_pool_min=_int("PATRONS_PG_POOL_MIN", d.pg_pool_min),
+            pg_pool_max=_int("PATRONS_PG_POOL_MAX", d.pg_pool_max),
+        )
