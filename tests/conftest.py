@@ -1,0 +1,212 @@
+"""Fixtures: every API test runs against a real Patrons process on SQLite and on PostgreSQL.
+
+- SQLite always runs. PostgreSQL runs when reachable at PATRONS_TEST_PG_URL (default: the local
+  `test` database); with PATRONS_TEST_REQUIRE_PG=1 (CI) an unreachable PostgreSQL is an error.
+- Each backend gets a scratch database and one server process for the session.
+- Each test gets a fresh project (tenant) with its own keys, so tests never see each other's
+  customers and cross-tenant checks come for free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from patrons.db import database, migrate
+from patrons.projects import service as projects
+
+PG_URL = os.environ.get("PATRONS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("PATRONS_TEST_REQUIRE_PG") == "1"
+
+
+def _pg_reachable() -> str | None:
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+
+
+@dataclass
+class Server:
+    backend: Backend
+    base_url: str
+    app_id: str
+    app_token: str
+    process: subprocess.Popen[bytes]
+
+
+@dataclass
+class Project:
+    id: str
+    app_id: str
+    app_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-App-Id": self.app_id, "X-App-Token": self.app_token}
+
+
+def _scratch_pg() -> tuple[str, str]:
+    name = "patrons_test_" + secrets.token_hex(4)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    base = PG_URL.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+def _drop_pg(name: str) -> None:
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "patrons.db"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(url)
+        yield Backend("sqlite", url)
+        return
+    problem = _pg_reachable()
+    if problem is not None:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_URL}: {problem}")
+    name, url = _scratch_pg()
+    try:
+        migrate.upgrade(url)
+        yield Backend("postgresql", url)
+    finally:
+        _drop_pg(name)
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
+        try:
+            httpx.get(base_url + "/v1/customers", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = _free_port()
+    app_id, app_token = "test-app-" + secrets.token_hex(4), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "PATRONS_DATABASE_URL": backend.url,
+        "PATRONS_APP_ID": app_id,
+        "PATRONS_APP_TOKEN": app_token,
+    }
+    log = tmp_path_factory.mktemp("server") / f"{backend.name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "patrons", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base_url, process, log)
+        yield Server(backend, base_url, app_id, app_token, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def _new_project(url: str) -> projects.Credentials:
+    db = await database.connect(url, pg_pool_min=1, pg_pool_max=1)
+    try:
+        async with db.transaction() as conn:
+            return await projects.create(conn, name="test " + secrets.token_hex(3))
+    finally:
+        await db.close()
+
+
+def new_project(backend: Backend) -> Project:
+    creds = asyncio.run(_new_project(backend.url))
+    return Project(creds.project_id, creds.app_id, creds.app_token)
+
+
+@pytest.fixture
+def project(server: Server) -> Project:
+    return new_project(server.backend)
+
+
+@pytest.fixture
+def other_project(server: Server) -> Project:
+    return new_project(server.backend)
+
+
+@pytest.fixture
+def api(server: Server, project: Project) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as this test's own fresh project."""
+    with httpx.Client(base_url=server.base_url, headers=project.headers, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def other_api(server: Server, other_project: Project) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=server.base_url, headers=other_project.headers, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def anon(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        yield client

@@ -1,0 +1,41 @@
+"""Factory functions for tests: create resources through the real API."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+
+
+def create_customer(api: httpx.Client, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"source_id": "src-" + secrets.token_hex(6), "name": "Ada Lovelace"}
+    body.update(overrides)
+    response = api.post("/v1/customers", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def seed_customers(backend_url: str, project_id: str, rows: list[dict[str, Any]]) -> None:
+    """Insert customers straight into the database with chosen timestamps (for ordering tests).
+
+    Each row needs `created_at` (epoch ms); `id` defaults to a fresh cust_ id.
+    """
+    import asyncio
+
+    from patrons.core import ids
+    from patrons.customers import repository
+    from patrons.db import database
+
+    async def run() -> None:
+        db = await database.connect(backend_url, pg_pool_min=1, pg_pool_max=1)
+        try:
+            async with db.transaction() as conn:
+                for row in rows:
+                    values = {"id": ids.customer_id(), **row}
+                    await repository.insert(conn, project_id=project_id, values=values)
+                await repository.add_to_count(conn, project_id=project_id, delta=len(rows))
+        finally:
+            await db.close()
+
+    asyncio.run(run())
