@@ -133,3 +133,29 @@ class TestRoutingErrors:
         assert ok.headers["x-request-id"].startswith("v-")
         created = api.post("/v1/customers", json={})
         assert created.headers["x-request-id"] != ok.headers["x-request-id"]
+
+
+class TestHostileText:
+    def test_nul_in_body_is_400(self, api) -> None:
+        response = api.post(
+            "/v1/customers",
+            content=b'{"source_id": "a\\u0000b"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert_error(response, 400, "invalid_payload")
+        assert api.get("/v1/customers").json()["total"] == 0
+
+    def test_lone_surrogate_in_body_is_400(self, api) -> None:
+        response = api.post(
+            "/v1/customers",
+            content=b'{"name": "\\ud800"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert_error(response, 400, "invalid_payload")
+
+    @pytest.mark.parametrize("path_id", ["a%00b", "%FF%FE", "%C3"])
+    def test_undecodable_path_ids_are_404(self, api, path_id: str) -> None:
+        assert_error(api.get(f"/v1/customers/{path_id}"), 404, "not_found")
+
+    def test_nul_in_query_is_400(self, api) -> None:
+        assert_error(api.get("/v1/customers?email=a%00b"), 400, "invalid_query_params")

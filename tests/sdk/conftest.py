@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import voucherify
 
-from tests.conftest import Project, Server
+if TYPE_CHECKING:
+    from tests.conftest import Project, Server
 
 
 @dataclass

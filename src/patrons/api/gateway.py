@@ -23,7 +23,8 @@ Scope = dict[str, Any]
 
 def decode_path_id(raw: str) -> str:
     """A path segment as sent (`a%2Fb`, `caf%C3%A9`) → its value, decoded exactly once."""
-    return unquote(raw, encoding="utf-8", errors="strict") if "%" in raw else raw
+    # Invalid UTF-8 cannot name a stored customer; U+FFFD keeps it a harmless miss (404).
+    return unquote(raw, encoding="utf-8", errors="replace") if "%" in raw else raw
 
 
 class Gateway:

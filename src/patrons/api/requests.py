@@ -8,7 +8,7 @@ from typing import TypeVar
 import msgspec
 from litestar import Request
 
-from patrons.core.errors import InvalidPayload, UnsupportedMediaType
+from patrons.core.errors import InvalidPayload, InvalidQueryParams, UnsupportedMediaType
 from patrons.core.querystring import parse_flat
 from patrons.db.database import Database
 from patrons.projects.service import Project
@@ -28,7 +28,11 @@ def provide_project(request: Request) -> Project:
 
 def query_params(request: Request) -> dict[str, str]:
     """Flat query parameters with percent-encoded bracket keys decoded (`created_at[before]`)."""
-    return parse_flat(request.scope["query_string"])
+    params = parse_flat(request.scope["query_string"])
+    for name, value in params.items():
+        if "\x00" in value or "\x00" in name:
+            raise InvalidQueryParams(f"Property .{name} must not contain the NUL character")
+    return params
 
 
 def validation_details(error: msgspec.MsgspecError) -> str:
@@ -48,6 +52,9 @@ async def read_json(request: Request, kind: type[T]) -> T:
     body = await request.body()
     if not body.strip():
         raise InvalidPayload("Payload must be a JSON object")
+    if b"\\u0000" in body:
+        # Neither database stores NUL in text; refuse it up front instead of failing later.
+        raise InvalidPayload("Payload: strings must not contain the NUL character (\\u0000)")
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.MsgspecError as exc:

@@ -80,6 +80,8 @@ def column_changes(body: CustomerUpdate) -> dict[str, Any]:
 
 async def resolve(db: Database | Conn, *, project_id: str, ref: str) -> Row | None:
     """A live customer by `cust_` id or, failing that, by source_id."""
+    if "\x00" in ref:  # no stored text holds NUL (PostgreSQL would refuse the query)
+        return None
     if ref.startswith("cust_"):
         row = await repository.get_by_id(db, project_id=project_id, customer_id=ref)
         if row is not None:

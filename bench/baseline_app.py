@@ -1,0 +1,221 @@
+"""The benchmark's baseline: the least an HTTP server can do to answer the same requests.
+
+A raw ASGI callable (no framework, no middleware, no auth, no wire structs) served by granian
+with the same settings as `patrons serve` (1 worker, ASGI interface). It runs the very SQL that
+Patrons' repository runs, on the same driver and the same connection settings:
+
+- GET /v1/customers/{id}: `SELECT <COLUMNS> FROM customer WHERE project_id = $1 AND id = $2`
+- GET /v1/customers?limit=&starting_after=: the keyset page Patrons builds for the default
+  `-created_at` order (limit + 1 rows, so `has_more` is known), plus the per-project counter
+  read Patrons uses for an unfiltered `total`.
+
+and answers with the row(s) as JSON encoded by msgspec. What Patrons costs above this is the
+price of its framework and layers.
+
+Environment: BENCH_DATABASE_URL (a Patrons database URL), BENCH_PROJECT_ID (whose customers to
+serve); PATRONS_PG_POOL_MIN/MAX are honoured exactly as Patrons honours them.
+
+Run: `python bench/baseline_app.py --host 127.0.0.1 --port 8001`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import asyncpg
+import msgspec
+
+from patrons.core.clock import parse_datetime_ms
+from patrons.customers.repository import COLUMNS
+from patrons.db import dialect
+from patrons.settings import Settings
+
+GET_SQL = f"SELECT {COLUMNS} FROM customer WHERE project_id = $1 AND id = $2"
+PAGE_SQL = (
+    f"SELECT {COLUMNS} FROM customer WHERE project_id = $1{{cursor}}"
+    " ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET 0"
+)
+COUNT_SQL = "SELECT customer_count FROM project WHERE id = $1"
+NAMES = tuple(name.strip() for name in COLUMNS.split(","))
+PREFIX = "/v1/customers"
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+encode = msgspec.json.Encoder().encode
+
+
+async def _no_reset(_conn: asyncpg.Connection) -> None:
+    return None
+
+
+class Pg:
+    """asyncpg pool, created like Patrons' (same sizes, same no-op reset)."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.url = url
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        self.pool = await asyncpg.create_pool(
+            dialect.asyncpg_dsn(self.url),
+            min_size=self.settings.pg_pool_min,
+            max_size=self.settings.pg_pool_max,
+            reset=_no_reset,
+        )
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def one(self, sql: str, *args: Any) -> dict[str, Any] | None:
+        assert self.pool is not None
+        row = await self.pool.fetchrow(sql, *args)
+        return None if row is None else dict(row)
+
+    async def many(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        assert self.pool is not None
+        return [dict(r) for r in await self.pool.fetch(sql, *args)]
+
+    async def value(self, sql: str, *args: Any) -> Any:
+        assert self.pool is not None
+        return await self.pool.fetchval(sql, *args)
+
+
+class Lite:
+    """stdlib sqlite3 on the event loop, with Patrons' pragmas; plain tuples, no row factory."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.raw: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA busy_timeout=5000")
+        raw.execute("PRAGMA foreign_keys=ON")
+        self.raw = raw
+
+    async def close(self) -> None:
+        if self.raw is not None:
+            self.raw.close()
+
+    async def one(self, sql: str, *args: Any) -> dict[str, Any] | None:
+        assert self.raw is not None
+        row = self.raw.execute(dialect.sqlite_sql(sql), args).fetchone()
+        return None if row is None else dict(zip(NAMES, row, strict=True))
+
+    async def many(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        assert self.raw is not None
+        rows = self.raw.execute(dialect.sqlite_sql(sql), args).fetchall()
+        return [dict(zip(NAMES, r, strict=True)) for r in rows]
+
+    async def value(self, sql: str, *args: Any) -> Any:
+        assert self.raw is not None
+        row = self.raw.execute(dialect.sqlite_sql(sql), args).fetchone()
+        return None if row is None else row[0]
+
+
+async def _respond(send: Any, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(db: Pg | Lite, receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await db.open()
+            except Exception as exc:
+                await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await db.close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_app() -> Any:
+    url = os.environ["BENCH_DATABASE_URL"]
+    project_id = os.environ["BENCH_PROJECT_ID"]
+    db: Pg | Lite
+    if dialect.kind_of(url) == dialect.SQLITE:
+        db = Lite(dialect.sqlite_path(url))
+    else:
+        db = Pg(url, Settings.from_env())
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(db, receive, send)
+            return
+        path: str = scope["path"]
+        if scope["method"] != "GET" or not path.startswith(PREFIX):
+            await _respond(send, 404, b'{"code":404}')
+            return
+        rest = path[len(PREFIX) :]
+        if rest in ("", "/"):
+            await _list(scope, send)
+            return
+        row = await db.one(GET_SQL, project_id, unquote(rest[1:]))
+        if row is None:
+            await _respond(send, 404, b'{"code":404}')
+            return
+        await _respond(send, 200, encode(row))
+
+    async def _list(scope: dict[str, Any], send: Any) -> None:
+        params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        limit = int(params.get("limit") or 10)
+        args: list[Any] = [project_id]
+        cursor = ""
+        if params.get("starting_after"):
+            args.append(parse_datetime_ms(params["starting_after"]))
+            cursor = " AND created_at < $2"
+        rows = await db.many(PAGE_SQL.format(cursor=cursor, limit=limit + 1), *args)
+        total = await db.value(COUNT_SQL, project_id) or 0
+        body = {
+            "object": "list",
+            "customers": rows[:limit],
+            "total": total,
+            "has_more": len(rows) > limit,
+        }
+        await _respond(send, 200, encode(body))
+
+    return app
+
+
+def main() -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    args = parser.parse_args()
+    # granian imports the target in its worker process: make this folder importable there.
+    here = str(Path(__file__).resolve().parent)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (here, os.environ.get("PYTHONPATH")) if p
+    )
+    sys.path.insert(0, here)
+    # The same Granian settings as `patrons serve`.
+    Granian(
+        "baseline_app:create_app",
+        factory=True,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        log_access=False,
+    ).serve()
+
+
+if __name__ == "__main__":
+    main()
