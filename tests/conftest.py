@@ -146,6 +146,8 @@ def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "PATRONS_DATABASE_URL": backend.url,
         "PATRONS_APP_ID": app_id,
         "PATRONS_APP_TOKEN": app_token,
+        # Short, so key rotation tests can watch an old token die.
+        "PATRONS_AUTH_CACHE_SECONDS": "1",
     }
     log = tmp_path_factory.mktemp("server") / f"{backend.name}.log"
     with log.open("wb") as out:
