@@ -25,6 +25,11 @@ class Settings:
     auth_cache_seconds: float = 5.0
     pg_pool_min: int = 2
     pg_pool_max: int = 10
+    # `patrons serve` runs a job worker inside each API process unless this is off.
+    embedded_worker: bool = True
+    worker_chunk_rows: int = 5000
+    # A claimed job whose worker stops heartbeating is picked up again after this long.
+    worker_lease_ms: int = 30_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,4 +44,8 @@ class Settings:
             auth_cache_seconds=float(env.get("PATRONS_AUTH_CACHE_SECONDS") or d.auth_cache_seconds),
             pg_pool_min=_int("PATRONS_PG_POOL_MIN", d.pg_pool_min),
             pg_pool_max=_int("PATRONS_PG_POOL_MAX", d.pg_pool_max),
+            embedded_worker=env.get("PATRONS_EMBEDDED_WORKER", "1").lower()
+            not in ("0", "false", "no", "off"),
+            worker_chunk_rows=_int("PATRONS_WORKER_CHUNK_ROWS", d.worker_chunk_rows),
+            worker_lease_ms=_int("PATRONS_WORKER_LEASE_MS", d.worker_lease_ms),
         )

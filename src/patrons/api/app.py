@@ -15,10 +15,12 @@ from litestar.di import Provide
 from patrons.api.errors import exception_handler
 from patrons.api.gateway import Gateway
 from patrons.api.requests import provide_db, provide_project
+from patrons.async_actions.router import router as async_actions_router
 from patrons.customers.router import router as customers_router
 from patrons.db import database
 from patrons.projects.service import Authenticator
 from patrons.settings import Settings
+from patrons.worker.runner import Worker
 
 log = logging.getLogger("patrons.api")
 
@@ -50,16 +52,29 @@ def create_app(settings: Settings | None = None) -> Any:
             if isinstance(db, database.SqliteDatabase)
             else None
         )
+        stop = asyncio.Event()
+        worker = (
+            asyncio.create_task(
+                Worker(
+                    db, chunk_rows=settings.worker_chunk_rows, lease_ms=settings.worker_lease_ms
+                ).run(stop)
+            )
+            if settings.embedded_worker
+            else None
+        )
         gc.freeze()  # start-up objects never need collecting; keeps GC pauses short
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker  # finishes (or never starts) its current chunk
             if checkpoint is not None:
                 checkpoint.cancel()
             await db.close()
 
     app = Litestar(
-        route_handlers=[customers_router],
+        route_handlers=[customers_router, async_actions_router],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "project": Provide(provide_project, sync_to_thread=False),

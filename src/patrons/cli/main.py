@@ -187,3 +187,30 @@ def keys_delete(app_id: str) -> None:
         console.print(f"[red]No key with App ID {app_id}[/red]")
         raise typer.Exit(1)
     console.print(f"Deleted {app_id}.")
+
+
+@app.command()
+def worker() -> None:
+    """Run a job worker alone (any number, on any machine, against one database)."""
+    import signal
+
+    from patrons.worker.runner import Worker
+
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+
+    async def run() -> None:
+        db = await database.connect(settings.database_url, pg_pool_min=1, pg_pool_max=2)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await Worker(
+                db, chunk_rows=settings.worker_chunk_rows, lease_ms=settings.worker_lease_ms
+            ).run(stop)
+        finally:
+            await db.close()
+
+    console.print(f"Patrons worker on {settings.database_url}")
+    asyncio.run(run())

@@ -39,3 +39,11 @@ def app_id() -> str:
 
 def app_token() -> str:
     return secrets.token_hex(4) + "-" + secrets.token_hex(16)
+
+
+def async_action_id() -> str:
+    return "aa_" + secrets.token_hex(9)
+
+
+def worker_id() -> str:
+    return "w-" + secrets.token_hex(6)

@@ -7,6 +7,7 @@ from litestar import Request, Router, delete, get, post, put
 from patrons.api.gateway import decode_path_id
 from patrons.api.requests import query_params, read_json
 from patrons.customers import service
+from patrons.customers.bulk_router import HANDLERS as BULK_HANDLERS
 from patrons.customers.schemas import Customer, CustomerCreate, CustomerList, CustomerUpdate
 from patrons.db.database import Database
 from patrons.projects.service import Project
@@ -54,5 +55,6 @@ router = Router(
         get_customer,
         update_customer,
         delete_customer,
+        *BULK_HANDLERS,
     ],
 )

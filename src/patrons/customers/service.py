@@ -74,7 +74,14 @@ def column_changes(body: CustomerUpdate) -> dict[str, Any]:
             if value is not UNSET:
                 changes[column] = value
     if body.metadata is not UNSET:
-        changes["metadata"] = msgspec.json.encode(body.metadata or {}).decode()
+        changes["metadata"] = body.metadata or {}
+    return changes
+
+
+def _for_sql(changes: dict[str, Any]) -> dict[str, Any]:
+    """`metadata` as JSON text, as both drivers take it."""
+    if "metadata" in changes:
+        return {**changes, "metadata": msgspec.json.encode(changes["metadata"]).decode()}
     return changes
 
 
@@ -103,7 +110,7 @@ async def get(db: Database | Conn, *, project_id: str, ref: str) -> Customer:
 async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate) -> Customer:
     """POST /v1/customers: update the customer named by `id` (else `source_id`), or create."""
     now = now_ms()
-    changes = column_changes(body)
+    changes = _for_sql(column_changes(body))
     if isinstance(body.id, str):
         target = await repository.get_by_id(conn, project_id=project_id, customer_id=body.id)
         if target is None:
@@ -127,7 +134,7 @@ async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate) -> Custom
 
 async def update(conn: Conn, *, project_id: str, ref: str, body: CustomerUpdate) -> Customer:
     current = await get_or_raise(conn, project_id=project_id, ref=ref)
-    changes = {**column_changes(body), "updated_at": now_ms()}
+    changes = {**_for_sql(column_changes(body)), "updated_at": now_ms()}
     row = await repository.update(
         conn, project_id=project_id, customer_id=current["id"], changes=changes
     )

@@ -95,3 +95,58 @@ customer_deleted = sa.Table(
     sa.PrimaryKeyConstraint("project_id", "id"),
     sa.Index(None, "project_id", "source_id"),
 )
+
+# Async actions: the row *is* the queue entry. Workers claim ENQUEUED (or lease-expired
+# IN_PROGRESS) rows, process the payload in chunks and checkpoint `rows_done`/`bytes_done`
+# in the same transaction as each chunk's writes.
+async_action = sa.Table(
+    "async_action",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # ENQUEUED|IN_PROGRESS|DONE|FAILED
+    sa.Column("operation_status", sa.String(16), nullable=True),
+    sa.Column("progress", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("payload_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("bytes_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("rows_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("done_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("failed_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", Millis, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("result", Json, nullable=True),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=True),
+    sa.Column("started_at", Millis, nullable=True),
+    sa.Column("finished_at", Millis, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "project_id", "created_at", "id"),
+    sa.Index(None, "status", "created_at"),
+)
+
+# A job's input, split into fixed-size pieces so neither the API nor a worker ever holds a whole
+# upload in memory.
+async_action_payload = sa.Table(
+    "async_action_payload",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("action_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "action_id", "seq"),
+)
+
+# One row per input row that failed, reported in the action's result.
+async_action_failure = sa.Table(
+    "async_action_failure",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("action_id", sa.String(64), nullable=False),
+    sa.Column("row_no", sa.BigInteger, nullable=False),
+    sa.Column("source_id", sa.Text, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "action_id", "row_no"),
+)

@@ -1,0 +1,213 @@
+"""SQL for async actions, their stored payload pieces and per-row failures.
+
+Every function takes `project_id`, except `claim_next`: a worker serves every project, and
+from the claimed row on everything is scoped by that row's project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from patrons.db.database import Conn, Database, Row
+
+DB = Database | Conn
+ACTIVE = ("ENQUEUED", "IN_PROGRESS")
+COLUMNS = (
+    "project_id, id, type, status, operation_status, progress, request_id, payload_bytes,"
+    " bytes_done, rows_done, done_count, failed_count, lease_owner, lease_until, attempts,"
+    " result, created_at, updated_at, started_at, finished_at"
+)
+
+
+async def insert(
+    conn: Conn,
+    *,
+    project_id: str,
+    action_id: str,
+    type_: str,
+    request_id: str | None,
+    payload_bytes: int,
+    created_at: int,
+) -> None:
+    await conn.execute(
+        "INSERT INTO async_action (project_id, id, type, status, request_id, payload_bytes,"
+        " created_at) VALUES ($1, $2, $3, 'ENQUEUED', $4, $5, $6)",
+        project_id,
+        action_id,
+        type_,
+        request_id,
+        payload_bytes,
+        created_at,
+    )
+
+
+async def insert_payload(
+    conn: Conn, *, project_id: str, action_id: str, pieces: Iterable[tuple[int, bytes]]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO async_action_payload (project_id, action_id, seq, data)"
+        " VALUES ($1, $2, $3, $4)",
+        [(project_id, action_id, seq, data) for seq, data in pieces],
+    )
+
+
+async def payload_piece(db: DB, *, project_id: str, action_id: str, seq: int) -> bytes | None:
+    data = await db.fetchval(
+        "SELECT data FROM async_action_payload"
+        " WHERE project_id = $1 AND action_id = $2 AND seq = $3",
+        project_id,
+        action_id,
+        seq,
+    )
+    return None if data is None else bytes(data)
+
+
+async def get(db: DB, *, project_id: str, action_id: str) -> Row | None:
+    return await db.fetchrow(
+        f"SELECT {COLUMNS} FROM async_action WHERE project_id = $1 AND id = $2",
+        project_id,
+        action_id,
+    )
+
+
+async def list_(db: DB, *, project_id: str, limit: int, end_date: int | None) -> list[Row]:
+    if end_date is None:
+        return await db.fetch(
+            f"SELECT {COLUMNS} FROM async_action WHERE project_id = $1"
+            f" ORDER BY created_at DESC, id DESC LIMIT {int(limit)}",
+            project_id,
+        )
+    return await db.fetch(
+        f"SELECT {COLUMNS} FROM async_action WHERE project_id = $1 AND created_at < $2"
+        f" ORDER BY created_at DESC, id DESC LIMIT {int(limit)}",
+        project_id,
+        end_date,
+    )
+
+
+async def candidates(conn: Conn, *, now: int, lock: str) -> Row | None:
+    """The active job touched longest ago whose lease is free or expired.
+
+    Ordering by last touch gives round-robin over jobs: a worker takes one chunk per claim, so
+    a small job queued behind a huge import waits for one chunk, not for the whole import.
+    """
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM async_action"
+        " WHERE status IN ('ENQUEUED', 'IN_PROGRESS')"
+        " AND (lease_until IS NULL OR lease_until < $1)"
+        f" ORDER BY COALESCE(updated_at, created_at), created_at LIMIT 1 {lock}",
+        now,
+    )
+
+
+async def take_lease(
+    conn: Conn, *, project_id: str, action_id: str, owner: str, now: int, until: int
+) -> Row:
+    return await conn.fetchrow(
+        "UPDATE async_action SET lease_owner = $3, lease_until = $5, status = 'IN_PROGRESS',"
+        " attempts = attempts + 1, started_at = COALESCE(started_at, $4)"
+        f" WHERE project_id = $1 AND id = $2 RETURNING {COLUMNS}",
+        project_id,
+        action_id,
+        owner,
+        now,
+        until,
+    )
+
+
+async def hold_lease(conn: Conn, *, project_id: str, action_id: str, owner: str) -> bool:
+    """Inside a chunk's transaction: still ours? (On PostgreSQL this also locks the row.)"""
+    got = await conn.fetchval(
+        "UPDATE async_action SET lease_owner = lease_owner"
+        " WHERE project_id = $1 AND id = $2 AND lease_owner = $3 AND status = 'IN_PROGRESS'"
+        " RETURNING id",
+        project_id,
+        action_id,
+        owner,
+    )
+    return got is not None
+
+
+async def checkpoint(
+    conn: Conn,
+    *,
+    project_id: str,
+    action_id: str,
+    bytes_done: int,
+    rows_done: int,
+    done: int,
+    failed: int,
+    progress: int,
+    now: int,
+) -> None:
+    """Record a committed chunk and free the lease, so the next claim can pick any job."""
+    await conn.execute(
+        "UPDATE async_action SET bytes_done = $3, rows_done = $4, done_count = done_count + $5,"
+        " failed_count = failed_count + $6, progress = $7, updated_at = $8,"
+        " lease_owner = NULL, lease_until = NULL WHERE project_id = $1 AND id = $2",
+        project_id,
+        action_id,
+        bytes_done,
+        rows_done,
+        done,
+        failed,
+        progress,
+        now,
+    )
+
+
+async def finish(
+    conn: Conn,
+    *,
+    project_id: str,
+    action_id: str,
+    status: str,
+    operation_status: str | None,
+    result: str,
+    now: int,
+) -> None:
+    await conn.execute(
+        "UPDATE async_action SET status = $3, operation_status = $4, result = $5, progress = 100,"
+        " updated_at = $6, finished_at = $6, lease_owner = NULL, lease_until = NULL"
+        " WHERE project_id = $1 AND id = $2",
+        project_id,
+        action_id,
+        status,
+        operation_status,
+        result,
+        now,
+    )
+
+
+async def delete_payload(conn: Conn, *, project_id: str, action_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM async_action_payload WHERE project_id = $1 AND action_id = $2",
+        project_id,
+        action_id,
+    )
+
+
+async def insert_failures(
+    conn: Conn, *, project_id: str, action_id: str, failures: Sequence[tuple[int, Any, str]]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO async_action_failure (project_id, action_id, row_no, source_id, reason)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        [(project_id, action_id, row, source_id, reason) for row, source_id, reason in failures],
+    )
+
+
+async def failures(db: DB, *, project_id: str, action_id: str, limit: int) -> list[Row]:
+    return await db.fetch(
+        "SELECT row_no, source_id, reason FROM async_action_failure"
+        f" WHERE project_id = $1 AND action_id = $2 ORDER BY row_no LIMIT {int(limit)}",
+        project_id,
+        action_id,
+    )
+
+
+async def active_count(db: DB) -> int:
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM async_action WHERE status IN ('ENQUEUED', 'IN_PROGRESS')"
+    )

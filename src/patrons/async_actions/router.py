@@ -1,0 +1,25 @@
+"""/v1/async-actions: get one, list."""
+
+from __future__ import annotations
+
+from litestar import Request, Router, get
+
+from patrons.api.gateway import decode_path_id
+from patrons.api.requests import query_params
+from patrons.async_actions import service
+from patrons.async_actions.schemas import AsyncAction, AsyncActionList
+from patrons.db.database import Database
+from patrons.projects.service import Project
+
+
+@get("/")
+async def list_async_actions(request: Request, db: Database, project: Project) -> AsyncActionList:
+    return await service.list_(db, project_id=project.id, params=query_params(request))
+
+
+@get("/{action_id:str}")
+async def get_async_action(action_id: str, db: Database, project: Project) -> AsyncAction:
+    return await service.get(db, project_id=project.id, action_id=decode_path_id(action_id))
+
+
+router = Router(path="/v1/async-actions", route_handlers=[list_async_actions, get_async_action])

@@ -1,0 +1,30 @@
+"""Wire structs for async actions (AsyncActionBase / AsyncActionGetResponseBody)."""
+
+from __future__ import annotations
+
+from msgspec import UNSET, Raw, Struct, UnsetType
+
+
+class AsyncActionCreated(Struct):
+    async_action_id: str
+
+
+class AsyncAction(Struct, kw_only=True, omit_defaults=True):
+    id: str
+    type: str
+    status: str
+    operation_status: str | UnsetType = UNSET
+    result: Raw | UnsetType | None = UNSET
+    created_at: str
+    updated_at: str | None = None
+    request_id: str | None = None
+    processing_time: int = 0
+    progress: int = 0
+    object: str = "async_action"
+
+
+class AsyncActionList(Struct, kw_only=True):
+    object: str = "list"
+    data_ref: str = "async_actions"
+    async_actions: list[AsyncAction]
+    has_more: bool
