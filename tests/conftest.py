@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,27 +101,31 @@ def _drop_pg(name: str) -> None:
     asyncio.run(drop())
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "patrons.db"
-        url = f"sqlite:///{path}"
+def make_backend(name: str, tmp_dir: Path) -> tuple[Backend, Callable[[], None]]:
+    """A fresh, migrated database of the given kind and a function that removes it."""
+    if name == "sqlite":
+        url = f"sqlite:///{tmp_dir / 'patrons.db'}"
         migrate.upgrade(url)
-        yield Backend("sqlite", url)
-        return
+        return Backend("sqlite", url), lambda: None
     problem = _pg_reachable()
     if problem is not None:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {problem}")
         pytest.skip(f"PostgreSQL unreachable at {PG_URL}: {problem}")
-    name, url = _scratch_pg()
+    db_name, url = _scratch_pg()
+    migrate.upgrade(url)
+    return Backend("postgresql", url), lambda: _drop_pg(db_name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    made, drop = make_backend(request.param, tmp_path_factory.mktemp(request.param))
     try:
-        migrate.upgrade(url)
-        yield Backend("postgresql", url)
+        yield made
     finally:
-        _drop_pg(name)
+        drop()
 
 
 def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -137,8 +141,10 @@ def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> N
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def start_server(
+    backend: Backend, log_dir: Path, **extra_env: str
+) -> tuple[Server, Callable[[], None]]:
+    """A real `patrons serve` process on a free port; returns it and a function to stop it."""
     port = _free_port()
     app_id, app_token = "test-app-" + secrets.token_hex(4), secrets.token_hex(16)
     env = {
@@ -148,8 +154,9 @@ def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "PATRONS_APP_TOKEN": app_token,
         # Short, so key rotation tests can watch an old token die.
         "PATRONS_AUTH_CACHE_SECONDS": "1",
+        **extra_env,
     }
-    log = tmp_path_factory.mktemp("server") / f"{backend.name}.log"
+    log = log_dir / f"{backend.name}-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "patrons", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -157,16 +164,30 @@ def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base_url, process, log)
-        yield Server(backend, base_url, app_id, app_token, process)
-    finally:
+
+    def stop() -> None:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base_url, process, log)
+    except Exception:
+        stop()
+        raise
+    return Server(backend, base_url, app_id, app_token, process), stop
+
+
+@pytest.fixture(scope="session")
+def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running, stop = start_server(backend, tmp_path_factory.mktemp("server"))
+    try:
+        yield running
+    finally:
+        stop()
 
 
 async def _new_project(url: str) -> projects.Credentials:

@@ -39,3 +39,22 @@ def seed_customers(backend_url: str, project_id: str, rows: list[dict[str, Any]]
             await db.close()
 
     asyncio.run(run())
+
+
+def wait_done(api: httpx.Client, action_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll an async action until it is DONE or FAILED."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        body = api.get(f"/v1/async-actions/{action_id}").json()
+        if body["status"] in ("DONE", "FAILED"):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"async action still {body['status']}: {body}")
+        time.sleep(0.05)
+
+
+def upload_csv(api: httpx.Client, text: str | bytes) -> httpx.Response:
+    data = text.encode() if isinstance(text, str) else text
+    return api.post("/v1/customers/importCSV", files={"file": ("customers.csv", data, "text/csv")})

@@ -9,7 +9,7 @@ class AsyncActionCreated(Struct):
     async_action_id: str
 
 
-class AsyncAction(Struct, kw_only=True, omit_defaults=True):
+class AsyncAction(Struct, kw_only=True):
     id: str
     type: str
     status: str
