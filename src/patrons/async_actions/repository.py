@@ -144,7 +144,7 @@ async def checkpoint(
     """Record a committed chunk and free the lease, so the next claim can pick any job."""
     await conn.execute(
         "UPDATE async_action SET bytes_done = $3, rows_done = $4, done_count = done_count + $5,"
-        " failed_count = failed_count + $6, progress = $7, updated_at = $8,"
+        " failed_count = failed_count + $6, progress = $7, updated_at = $8, attempts = 0,"
         " lease_owner = NULL, lease_until = NULL WHERE project_id = $1 AND id = $2",
         project_id,
         action_id,

@@ -192,10 +192,12 @@ def keys_delete(app_id: str) -> None:
 @app.command()
 def worker() -> None:
     """Run a job worker alone (any number, on any machine, against one database)."""
+    import logging
     import signal
 
     from patrons.worker.runner import Worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
     migrate.upgrade(settings.database_url)
 

@@ -25,7 +25,7 @@ from patrons.db import dialect
 from patrons.db.database import Database, Row
 
 log = logging.getLogger("patrons.worker")
-MAX_ATTEMPTS = 50  # claims of one job without progress before it is marked FAILED
+MAX_ATTEMPTS = 20  # claims of one job without a committed chunk before it is FAILED
 REPORTED_FAILURES = 1000
 
 
