@@ -32,6 +32,7 @@ class TestEnqueue:
             "failed": [],
             "done_count": 1,
             "failed_count": 0,
+            "created_count": 1,
         }
         customer = api.get("/v1/customers/crm-1").json()
         assert customer["email"] == "ada@x.org"

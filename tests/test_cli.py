@@ -11,6 +11,7 @@ import time
 import httpx
 
 from tests.conftest import _free_port, _wait_ready
+from tests.factories import create_customer
 
 KEYS = re.compile(r"App ID:\s+(\S+)\s+App Token:\s+(\S+)", re.S)
 
@@ -82,3 +83,28 @@ def test_version() -> None:
         [sys.executable, "-m", "patrons", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().startswith("patrons ")
+
+
+def test_import_command_uploads_and_summarises(server, project, api, tmp_path) -> None:
+    create_customer(api, source_id="existing", name="Old")
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text("Source_id,Name\nexisting,New\nfresh,Fresh\nbad,Bad,extra\n")
+    env = {
+        **os.environ,
+        "PATRONS_APP_ID": project.app_id,
+        "PATRONS_APP_TOKEN": project.app_token,
+        "COLUMNS": "200",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "patrons", "import", str(csv_file), "--url", server.base_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr  # 2: some rows failed
+    assert "1 created" in done.stdout
+    assert "1 updated" in done.stdout
+    assert "1 failed" in done.stdout
+    assert "row 3 ('bad')" in done.stdout
+    assert api.get("/v1/customers/existing").json()["name"] == "New"

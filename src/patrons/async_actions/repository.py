@@ -15,8 +15,8 @@ DB = Database | Conn
 ACTIVE = ("ENQUEUED", "IN_PROGRESS")
 COLUMNS = (
     "project_id, id, type, status, operation_status, progress, request_id, payload_bytes,"
-    " bytes_done, rows_done, done_count, failed_count, lease_owner, lease_until, attempts,"
-    " result, created_at, updated_at, started_at, finished_at"
+    " bytes_done, rows_done, done_count, failed_count, created_count, lease_owner,"
+    " lease_until, attempts, result, created_at, updated_at, started_at, finished_at"
 )
 
 
@@ -138,6 +138,7 @@ async def checkpoint(
     rows_done: int,
     done: int,
     failed: int,
+    created: int,
     progress: int,
     now: int,
 ) -> None:
@@ -145,6 +146,7 @@ async def checkpoint(
     await conn.execute(
         "UPDATE async_action SET bytes_done = $3, rows_done = $4, done_count = done_count + $5,"
         " failed_count = failed_count + $6, progress = $7, updated_at = $8, attempts = 0,"
+        " created_count = created_count + $9,"
         " lease_owner = NULL, lease_until = NULL WHERE project_id = $1 AND id = $2",
         project_id,
         action_id,
@@ -154,6 +156,7 @@ async def checkpoint(
         failed,
         progress,
         now,
+        created,
     )
 
 

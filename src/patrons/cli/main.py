@@ -216,3 +216,62 @@ def worker() -> None:
 
     console.print(f"Patrons worker on {settings.database_url}")
     asyncio.run(run())
+
+
+@app.command("import")
+def import_csv(
+    path: str = typer.Argument(..., help="CSV file with a header row."),
+    url: str = typer.Option("http://127.0.0.1:8000", help="Patrons base URL."),
+    app_id: str = typer.Option(None, envvar="PATRONS_APP_ID", help="X-App-Id."),
+    app_token: str = typer.Option(None, envvar="PATRONS_APP_TOKEN", help="X-App-Token."),
+    timeout: float = typer.Option(3600.0, help="Seconds to wait for the import to finish."),
+) -> None:
+    """Upload a CSV through the API and follow the import with a progress bar."""
+    import time
+    from pathlib import Path
+
+    import httpx
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not app_id or not app_token:
+        raise typer.BadParameter("--app-id and --app-token (or PATRONS_APP_ID/TOKEN) are needed")
+    headers = {"X-App-Id": app_id, "X-App-Token": app_token}
+    file = Path(path)
+    with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
+        with file.open("rb") as handle:
+            response = client.post(
+                "/v1/customers/importCSV", files={"file": (file.name, handle, "text/csv")}
+            )
+        if response.status_code != 202:
+            console.print(f"[red]Upload refused ({response.status_code}):[/red] {response.text}")
+            raise typer.Exit(1)
+        action_id = response.json()["async_action_id"]
+        deadline = time.monotonic() + timeout
+        with Progress(
+            TextColumn(f"Importing {file.name}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("import", total=100)
+            while True:
+                action = client.get(f"/v1/async-actions/{action_id}").json()
+                bar.update(task, completed=action.get("progress", 0))
+                if action["status"] in ("DONE", "FAILED") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.25)
+    result = action.get("result") or {}
+    if action["status"] != "DONE":
+        console.print(f"[red]Import {action_id} is {action['status']}[/red]: {result}")
+        raise typer.Exit(1)
+    done, failed = result.get("done_count", 0), result.get("failed_count", 0)
+    created = result.get("created_count", 0)
+    console.print(
+        f"Import {action_id}: [green]{created} created[/green], {done - created} updated,"
+        f" [red]{failed} failed[/red]"
+    )
+    for failure in result.get("failed", [])[:10]:
+        console.print(f"  row {failure['row']} ({failure['source_id']!r}): {failure['reason']}")
+    if failed:
+        raise typer.Exit(2)

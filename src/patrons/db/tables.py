@@ -114,6 +114,8 @@ async_action = sa.Table(
     sa.Column("rows_done", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("done_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("failed_count", sa.BigInteger, nullable=False, server_default="0"),
+    # Of done_count, how many rows created a customer (the rest updated one).
+    sa.Column("created_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("lease_owner", sa.String(64), nullable=True),
     sa.Column("lease_until", Millis, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),

@@ -133,8 +133,9 @@ class Worker:
                 log.warning("worker %s lost the lease on %s; chunk dropped", self.owner, action_id)
                 return
             now = now_ms()
+            created = 0
             if writes:
-                await bulk_writer.write_chunk(
+                written = await bulk_writer.write_chunk(
                     conn,
                     kind=self.db.kind,
                     project_id=project_id,
@@ -142,6 +143,7 @@ class Worker:
                     mode=kind.mode,
                     now=now,
                 )
+                created = sum(1 for row in written if row.inserted)
             if failures:
                 await repository.insert_failures(
                     conn, project_id=project_id, action_id=action_id, failures=failures
@@ -155,6 +157,7 @@ class Worker:
                 rows_done=row_no,
                 done=len(writes),
                 failed=len(failures),
+                created=created,
                 progress=min(99, end * 100 // total),
                 now=now,
             )
@@ -181,6 +184,8 @@ class Worker:
         result = kind.result(
             done=done, failed=failed, failures=failures, now_iso=format_ms(now + 7 * 86_400_000)
         )
+        # Beyond Voucherify's shape (clients ignore unknown keys): created vs updated rows.
+        result["created_count"] = row["created_count"]
         await repository.finish(
             conn,
             project_id=project_id,

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("rows_done", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("done_count", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("failed_count", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("created_count", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("lease_until", sa.BigInteger(), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
