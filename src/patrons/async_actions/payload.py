@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from typing import IO
 
 from patrons.async_actions import repository
 from patrons.db.database import Conn, Database
@@ -21,6 +22,13 @@ PIECE_BYTES = 1 << 20
 def split_pieces(data: bytes) -> Iterator[tuple[int, bytes]]:
     for seq, start in enumerate(range(0, len(data), PIECE_BYTES)):
         yield seq, data[start : start + PIECE_BYTES]
+
+
+def read_pieces(file: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    seq = 0
+    while data := file.read(PIECE_BYTES):
+        yield seq, data
+        seq += 1
 
 
 class _NeedMore(Exception):

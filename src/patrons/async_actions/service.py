@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import IO
+
 import msgspec
 from msgspec import UNSET, Raw
 
 from patrons.async_actions import repository
-from patrons.async_actions.payload import split_pieces
+from patrons.async_actions.payload import read_pieces, split_pieces
 from patrons.async_actions.schemas import AsyncAction, AsyncActionList
 from patrons.core import ids
 from patrons.core.clock import format_ms, now_ms, parse_datetime_ms
@@ -18,22 +20,33 @@ _WITH_OPERATION_STATUS = {"CUSTOMERS.BULK_UPDATE", "CUSTOMERS.METADATA_UPDATE"}
 
 
 async def enqueue(
-    conn: Conn, *, project_id: str, type_: str, request_id: str | None, payload: bytes
+    conn: Conn, *, project_id: str, type_: str, request_id: str | None, payload: bytes | IO[bytes]
 ) -> str:
-    """The job row and its stored payload, written in the request's transaction."""
+    """The job row and its stored payload, written in the request's transaction.
+
+    A file payload is copied one piece at a time, so no whole upload is ever held in memory.
+    """
     action_id = ids.async_action_id()
+    if isinstance(payload, bytes):
+        size = len(payload)
+        pieces = split_pieces(payload)
+    else:
+        size = payload.seek(0, 2)
+        payload.seek(0)
+        pieces = read_pieces(payload)
     await repository.insert(
         conn,
         project_id=project_id,
         action_id=action_id,
         type_=type_,
         request_id=request_id,
-        payload_bytes=len(payload),
+        payload_bytes=size,
         created_at=now_ms(),
     )
-    await repository.insert_payload(
-        conn, project_id=project_id, action_id=action_id, pieces=split_pieces(payload)
-    )
+    for piece in pieces:
+        await repository.insert_payload(
+            conn, project_id=project_id, action_id=action_id, pieces=[piece]
+        )
     return action_id
 
 
