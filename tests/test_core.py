@@ -7,8 +7,8 @@ from litestar import get
 from litestar.testing import create_test_client
 
 from patrons.api.errors import exception_handler
-from patrons.api.gateway import decode_path_id
 from patrons.core.clock import format_ms, parse_datetime_ms
+from patrons.core.paths import decode_path_id
 from patrons.core.querystring import parse_flat, parse_nested
 
 

@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Any:
         )
         app.state.db = db
         gateway.authenticator = Authenticator(db, ttl=settings.auth_cache_seconds)
+        gateway.db = db
         checkpoint = (
             asyncio.create_task(_checkpoint_loop(db))
             if isinstance(db, database.SqliteDatabase)

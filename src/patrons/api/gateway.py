@@ -2,7 +2,8 @@
 
 - Routes on `raw_path`: Litestar routes on the decoded path, which turns `a%2Fb` into two
   segments. With the raw path, a percent-encoded id stays one segment and the handler decodes
-  it exactly once (see decode_path_id).
+  it exactly once (core.paths.decode_path_id).
+- Answers GET /v1/customers/{id} itself (api/fast_lane.py).
 - Gives every request an id (`v-…`), sent back as `X-Request-Id` and used in errors.
 - Authenticates `/v1/` requests by X-App-Id/X-App-Token before any routing or body reading.
 - Rejects a declared Content-Length above the limit before reading the body.
@@ -11,20 +12,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
+from patrons.api import fast_lane
 from patrons.api.errors import JSON, error_body
 from patrons.core import ids
 from patrons.core.errors import PatronsError, PayloadTooLarge
+from patrons.db.database import Database
 from patrons.projects.service import Authenticator
 
 Scope = dict[str, Any]
-
-
-def decode_path_id(raw: str) -> str:
-    """A path segment as sent (`a%2Fb`, `caf%C3%A9`) → its value, decoded exactly once."""
-    # Invalid UTF-8 cannot name a stored customer; U+FFFD keeps it a harmless miss (404).
-    return unquote(raw, encoding="utf-8", errors="replace") if "%" in raw else raw
 
 
 class Gateway:
@@ -32,6 +28,7 @@ class Gateway:
         self.app = app
         self.authenticator: Authenticator | None = authenticator
         self.max_body = max_body
+        self.db: Database | None = None  # set at start-up, for the fast lane
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -52,9 +49,16 @@ class Gateway:
         if scope["path"].startswith("/v1/") or scope["path"] == "/v1":
             try:
                 self._check_length(scope)
-                scope["patrons_project"] = await self._authenticate(scope)
+                project = await self._authenticate(scope)
             except PatronsError as exc:
                 await self._reject(send_with_id, exc, request_id)
+                return
+            scope["patrons_project"] = project
+            match = fast_lane.matches(scope)
+            if match is not None and self.db is not None:
+                await fast_lane.get_customer(
+                    match, send_with_id, db=self.db, project=project, request_id=request_id
+                )
                 return
         await self.app(scope, receive, send_with_id)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from litestar import Request, Router, get
 
-from patrons.api.gateway import decode_path_id
 from patrons.api.requests import query_params
 from patrons.async_actions import service
 from patrons.async_actions.schemas import AsyncAction, AsyncActionList
+from patrons.core.paths import decode_path_id
 from patrons.db.database import Database
 from patrons.projects.service import Project
 

@@ -36,6 +36,8 @@ class CsvUpload:
         self._peek = b""
         self._header_checked = False
         self._error: str | None = None
+        # The file's first bytes, held until we know whether they start with a UTF-8 BOM.
+        self._start: bytes | None = b""
 
     # python-multipart callbacks -------------------------------------------------------------
     def _on_part_begin(self) -> None:
@@ -60,7 +62,19 @@ class CsvUpload:
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file and self._error is None:
-            self._take(data[start:end])
+            self._strip_bom(data[start:end])
+
+    def _strip_bom(self, piece: bytes, *, final: bool = False) -> None:
+        """A leading BOM is dropped before anything parses the file: before a quoted first
+        header (`\ufeff"Source_id"`) it would otherwise become part of the field."""
+        if self._start is None:
+            self._take(piece)
+            return
+        self._start += piece
+        if len(self._start) < len(codecs.BOM_UTF8) and not final:
+            return
+        head, self._start = self._start, None
+        self._take(head.removeprefix(codecs.BOM_UTF8))
 
     def _on_part_end(self) -> None:
         self._in_file = False
@@ -120,6 +134,8 @@ class CsvUpload:
             raise InvalidPayload(f"Malformed multipart body: {exc}") from None
         if not self.found:
             raise InvalidPayload(NO_FILE)
+        if self._start is not None:
+            self._strip_bom(b"", final=True)
         if self._error:
             raise InvalidPayload(self._error)
         try:

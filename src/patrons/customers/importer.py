@@ -90,7 +90,7 @@ def to_row_write(mapping: Mapping, fields: list[str], row_no: int) -> RowWrite |
             return "values must not contain the NUL character"
         if kind == "column":
             if target == "source_id":
-                source_id = value.strip() or None
+                source_id = value if value.strip() else None  # kept as sent, like JSON
             else:
                 changes[target] = value if value != "" else None
         elif kind == "metadata" and value != "":
