@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request
 
 from patrons.core.errors import InvalidPayload, InvalidQueryParams, UnsupportedMediaType
+from patrons.core.origin import Origin
 from patrons.core.querystring import parse_flat
 from patrons.db.database import Database
 from patrons.projects.service import Project
@@ -28,6 +29,15 @@ def provide_project(request: Request, db: Database) -> Project:
     # more than the whole primary-key lookup in the benchmark's profile.
     del db
     return request.scope["patrons_project"]  # type: ignore[typeddict-item]
+
+
+def origin_of(request: Request, project: Project) -> Origin:
+    """Who is asking: the request id and key behind the events this request records."""
+    return Origin(
+        request_id=request.scope.get("patrons_request_id"),  # type: ignore[call-overload]
+        channel="API",
+        app_id=project.app_id,
+    )
 
 
 def query_params(request: Request) -> dict[str, str]:

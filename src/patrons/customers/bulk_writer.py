@@ -18,7 +18,9 @@ from typing import Any
 
 import msgspec
 
+from patrons.activities import service as activities
 from patrons.core import ids
+from patrons.core.origin import Origin
 from patrons.db import dialect
 from patrons.db.database import Conn
 
@@ -207,4 +209,21 @@ async def _write_sqlite(
             f"UPDATE customer SET {sets}, updated_at = ${n + 1}"
             f" WHERE project_id = ${n + 2} AND id = ${n + 3}",
             params,
+        )
+
+
+async def record_written(
+    conn: Conn, *, project_id: str, rows: list[RowWrite], origin: Origin, now: int
+) -> None:
+    """The chunk's `customer.created` / `customer.updated` events: two statements per chunk."""
+    created = [row.customer_id for row in rows if row.inserted]
+    updated = [row.customer_id for row in rows if not row.inserted]
+    for type_, customer_ids in (("customer.created", created), ("customer.updated", updated)):
+        await activities.record(
+            conn,
+            project_id=project_id,
+            customer_ids=customer_ids,
+            type_=type_,
+            origin=origin,
+            now=now,
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from litestar import Request, Router, delete, get, post, put
 
-from patrons.api.requests import query_params, read_json
+from patrons.activities import service as activities
+from patrons.activities.schemas import ActivitiesList, ActivityList
+from patrons.api.requests import origin_of, query_params, read_json
 from patrons.core.paths import decode_path_id
 from patrons.customers import service
 from patrons.customers.bulk_router import HANDLERS as BULK_HANDLERS
@@ -17,7 +19,9 @@ from patrons.projects.service import Project
 async def create_customer(request: Request, db: Database, project: Project) -> Customer:
     body = await read_json(request, CustomerCreate)
     async with db.transaction() as conn:
-        return await service.upsert(conn, project_id=project.id, body=body)
+        return await service.upsert(
+            conn, project_id=project.id, body=body, origin=origin_of(request, project)
+        )
 
 
 @get("/")
@@ -39,14 +43,50 @@ async def update_customer(
     body = await read_json(request, CustomerUpdate)
     async with db.transaction() as conn:
         return await service.update(
-            conn, project_id=project.id, ref=decode_path_id(customer_id), body=body
+            conn,
+            project_id=project.id,
+            ref=decode_path_id(customer_id),
+            body=body,
+            origin=origin_of(request, project),
         )
 
 
 @delete("/{customer_id:str}", status_code=204)
-async def delete_customer(customer_id: str, db: Database, project: Project) -> None:
+async def delete_customer(
+    request: Request, customer_id: str, db: Database, project: Project
+) -> None:
     async with db.transaction() as conn:
-        await service.delete(conn, project_id=project.id, ref=decode_path_id(customer_id))
+        await service.delete(
+            conn,
+            project_id=project.id,
+            ref=decode_path_id(customer_id),
+            origin=origin_of(request, project),
+        )
+
+
+@get("/{customer_id:str}/activity")
+async def list_customer_activity(
+    request: Request, customer_id: str, db: Database, project: Project
+) -> ActivityList:
+    customer = await service.get_or_raise(
+        db, project_id=project.id, ref=decode_path_id(customer_id)
+    )
+    return await activities.list_(
+        db, project_id=project.id, customer_id=customer["id"], params=query_params(request)
+    )
+
+
+@get("/{customer_id:str}/activities")
+async def list_customer_activities(
+    request: Request, customer_id: str, db: Database, project: Project
+) -> ActivitiesList:
+    """Deprecated by Voucherify, kept for older clients."""
+    customer = await service.get_or_raise(
+        db, project_id=project.id, ref=decode_path_id(customer_id)
+    )
+    return await activities.list_legacy(
+        db, project_id=project.id, customer_id=customer["id"], params=query_params(request)
+    )
 
 
 router = Router(
@@ -57,6 +97,8 @@ router = Router(
         get_customer,
         update_customer,
         delete_customer,
+        list_customer_activity,
+        list_customer_activities,
         *BULK_HANDLERS,
     ],
 )

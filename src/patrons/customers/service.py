@@ -6,51 +6,25 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from msgspec import UNSET, Raw
+from msgspec import UNSET
 
+from patrons.activities import service as activities
 from patrons.core import ids
-from patrons.core.clock import format_ms, now_ms
+from patrons.core.clock import now_ms
 from patrons.core.errors import NotFound
+from patrons.core.origin import Origin
 from patrons.customers import listing, repository
 from patrons.customers.schemas import (
     ADDRESS_FIELDS,
-    EMPTY_LOYALTY,
-    EMPTY_OBJECT,
-    EMPTY_REFERRALS,
-    EMPTY_SUMMARY,
     SCALAR_FIELDS,
-    Address,
     Customer,
     CustomerCreate,
     CustomerList,
     CustomerUpdate,
 )
+from patrons.customers.wire import ADDRESS_COLUMNS as _ADDRESS_COLUMNS
+from patrons.customers.wire import to_wire
 from patrons.db.database import Conn, Database, Row
-
-_ADDRESS_COLUMNS = tuple(f"address_{name}" for name in ADDRESS_FIELDS)
-
-
-def to_wire(row: Row) -> Customer:
-    updated_at = row["updated_at"]
-    metadata = row["metadata"]
-    return Customer(
-        id=row["id"],
-        source_id=row["source_id"],
-        name=row["name"],
-        description=row["description"],
-        email=row["email"],
-        phone=row["phone"],
-        birthdate=row["birthdate"],
-        birthday=row["birthday"],
-        address=Address(*(row[c] for c in _ADDRESS_COLUMNS)) if row["address_set"] else None,
-        summary=EMPTY_SUMMARY,
-        loyalty=EMPTY_LOYALTY,
-        referrals=EMPTY_REFERRALS,
-        metadata=Raw(metadata.encode()) if metadata else EMPTY_OBJECT,
-        system_metadata=EMPTY_OBJECT,
-        created_at=format_ms(row["created_at"]),
-        updated_at=None if updated_at is None else format_ms(updated_at),
-    )
 
 
 def column_changes(body: CustomerUpdate) -> dict[str, Any]:
@@ -107,7 +81,21 @@ async def get(db: Database | Conn, *, project_id: str, ref: str) -> Customer:
     return to_wire(await get_or_raise(db, project_id=project_id, ref=ref))
 
 
-async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate) -> Customer:
+async def _recorded(
+    conn: Conn, *, project_id: str, row: Row, created: bool, origin: Origin
+) -> Customer:
+    """Every single-customer write ends here: its event, in the same transaction."""
+    await activities.record(
+        conn,
+        project_id=project_id,
+        customer_ids=[row["id"]],
+        type_="customer.created" if created else "customer.updated",
+        origin=origin,
+    )
+    return to_wire(row)
+
+
+async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate, origin: Origin) -> Customer:
     """POST /v1/customers: update the customer named by `id` (else `source_id`), or create."""
     now = now_ms()
     changes = _for_sql(column_changes(body))
@@ -118,7 +106,7 @@ async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate) -> Custom
         row = await repository.update(
             conn, project_id=project_id, customer_id=body.id, changes={**changes, "updated_at": now}
         )
-        return to_wire(row)
+        return await _recorded(conn, project_id=project_id, row=row, created=False, origin=origin)
     source_id = body.source_id if isinstance(body.source_id, str) and body.source_id else None
     values = {"id": ids.customer_id(), "source_id": source_id, **changes, "created_at": now}
     if source_id is None:
@@ -127,12 +115,15 @@ async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate) -> Custom
         row = await repository.upsert_by_source_id(
             conn, project_id=project_id, values=values, changes={**changes, "updated_at": now}
         )
-    if row["updated_at"] is None:  # freshly inserted
+    created = row["updated_at"] is None  # a fresh row; an upserted one has updated_at set
+    if created:
         await repository.add_to_count(conn, project_id=project_id, delta=1)
-    return to_wire(row)
+    return await _recorded(conn, project_id=project_id, row=row, created=created, origin=origin)
 
 
-async def update(conn: Conn, *, project_id: str, ref: str, body: CustomerUpdate) -> Customer:
+async def update(
+    conn: Conn, *, project_id: str, ref: str, body: CustomerUpdate, origin: Origin
+) -> Customer:
     current = await get_or_raise(conn, project_id=project_id, ref=ref)
     changes = {**_for_sql(column_changes(body)), "updated_at": now_ms()}
     row = await repository.update(
@@ -140,11 +131,19 @@ async def update(conn: Conn, *, project_id: str, ref: str, body: CustomerUpdate)
     )
     if row is None:
         raise NotFound("customer", ref)
-    return to_wire(row)
+    return await _recorded(conn, project_id=project_id, row=row, created=False, origin=origin)
 
 
-async def delete(conn: Conn, *, project_id: str, ref: str) -> None:
+async def delete(conn: Conn, *, project_id: str, ref: str, origin: Origin) -> None:
     current = await get_or_raise(conn, project_id=project_id, ref=ref)
+    # Recorded first: the event snapshots the row before it leaves the live table.
+    await activities.record(
+        conn,
+        project_id=project_id,
+        customer_ids=[current["id"]],
+        type_="customer.deleted",
+        origin=origin,
+    )
     if not await repository.soft_delete(
         conn, project_id=project_id, customer_id=current["id"], deleted_at=now_ms()
     ):

@@ -160,6 +160,13 @@ class PostgresDatabase(Database):
         await self.pool.close()
 
 
+def kind_of(db: Database | Conn) -> str:
+    """The dialect behind a database or a connection taken from it."""
+    if isinstance(db, SqliteConn):
+        return dialect.SQLITE
+    return dialect.POSTGRESQL
+
+
 async def connect(url: str, *, pg_pool_min: int = 2, pg_pool_max: int = 10) -> Database:
     if dialect.kind_of(url) == dialect.SQLITE:
         return SqliteDatabase(dialect.sqlite_path(url))

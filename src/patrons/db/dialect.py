@@ -48,3 +48,63 @@ def sqlalchemy_url(url: str) -> str:
         rest = url.split(":", 1)[1]
         return "postgresql+asyncpg:" + rest
     return url
+
+
+# --- customer events -------------------------------------------------------------------------
+_SNAPSHOT_COLUMNS = [
+    "id",
+    "source_id",
+    "name",
+    "description",
+    "email",
+    "phone",
+    "birthdate",
+    "birthday",
+    "address_set",
+    "address_city",
+    "address_state",
+    "address_line_1",
+    "address_line_2",
+    "address_country",
+    "address_postal_code",
+    "metadata",
+    "created_at",
+    "updated_at",
+]
+
+
+def customer_snapshot_sql(kind: str) -> str:
+    """A JSON object of the customer row's columns (the event snapshot), built in SQL."""
+    pairs = []
+    for column in _SNAPSHOT_COLUMNS:
+        value = "json(metadata)" if column == "metadata" and kind == SQLITE else column
+        pairs.append(f"'{column}', {value}")
+    function = "jsonb_build_object" if kind == POSTGRESQL else "json_object"
+    return f"{function}({', '.join(pairs)})"
+
+
+def random_hex_sql(kind: str, chars: int) -> str:
+    """A fresh random lowercase hex string per row, `chars` long (≤ 32)."""
+    if kind == POSTGRESQL:
+        return f"substr(md5(random()::text || clock_timestamp()::text), 1, {chars})"
+    return f"substr(lower(hex(randomblob({(chars + 1) // 2}))), 1, {chars})"
+
+
+def in_list_sql(kind: str, placeholder: str) -> str:
+    """`column IN <this>` for one parameter holding a list of strings (a JSON text on SQLite)."""
+    if kind == POSTGRESQL:
+        return f"(SELECT unnest({placeholder}::text[]))"
+    return f"(SELECT value FROM json_each({placeholder}))"
+
+
+def list_param(kind: str, values: list[str]) -> object:
+    if kind == POSTGRESQL:
+        return values
+    import json
+
+    return json.dumps(values)
+
+
+def json_param_sql(kind: str, placeholder: str) -> str:
+    """A JSON-text parameter used where PostgreSQL cannot infer jsonb (e.g. a SELECT list)."""
+    return f"CAST({placeholder} AS jsonb)" if kind == POSTGRESQL else placeholder

@@ -152,3 +152,25 @@ async_action_failure = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.PrimaryKeyConstraint("project_id", "action_id", "row_no"),
 )
+
+# The customer activity log. `snapshot` is the customer's row (column → value) at the time of
+# the event, rendered into the wire Customer on read; `extra` holds type-specific payload
+# (e.g. the segment of segment.entered); `event_source` is the wire EventSource.
+customer_event = sa.Table(
+    "customer_event",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("category", sa.String(16), nullable=False),  # ACTION | EFFECT
+    sa.Column("campaign_id", sa.String(64), nullable=True),
+    sa.Column("campaign_type", sa.String(32), nullable=True),
+    sa.Column("group_id", sa.String(64), nullable=True),
+    sa.Column("snapshot", Json, nullable=False),
+    sa.Column("extra", Json, nullable=True),
+    sa.Column("event_source", Json, nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "project_id", "customer_id", "created_at", "id"),
+)

@@ -19,7 +19,9 @@ from patrons.async_actions import payload, repository
 from patrons.async_actions.service import encode_result
 from patrons.core import ids
 from patrons.core.clock import format_ms, now_ms
+from patrons.core.origin import Origin
 from patrons.customers import bulk_writer
+from patrons.customers.bulk_writer import record_written
 from patrons.customers.jobs import KINDS, JobKind
 from patrons.db import dialect
 from patrons.db.database import Database, Row
@@ -144,6 +146,13 @@ class Worker:
                     now=now,
                 )
                 created = sum(1 for row in written if row.inserted)
+                await record_written(
+                    conn,
+                    project_id=project_id,
+                    rows=written,
+                    origin=Origin(request_id=job["request_id"]),
+                    now=now,
+                )
             if failures:
                 await repository.insert_failures(
                     conn, project_id=project_id, action_id=action_id, failures=failures

@@ -1,0 +1,92 @@
+"""SQL for the customer event log. Every function takes `project_id`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from patrons.db import dialect
+from patrons.db.database import Conn, Database, Row, kind_of
+
+DB = Database | Conn
+COLUMNS = "id, customer_id, type, category, group_id, snapshot, extra, event_source, created_at"
+
+
+async def record_from_customers(
+    conn: Conn,
+    *,
+    project_id: str,
+    customer_ids: Sequence[str],
+    type_: str,
+    category: str,
+    group_id: str | None,
+    event_source: str,
+    extra: str | None,
+    now: int,
+) -> None:
+    """One event per listed live customer, snapshotting its row in the same statement.
+
+    A chunk of thousands of customers costs one statement, not one round trip per row.
+    """
+    if not customer_ids:
+        return
+    kind = kind_of(conn)
+    await conn.execute(
+        "INSERT INTO customer_event (project_id, id, customer_id, type, category, group_id,"
+        " snapshot, extra, event_source, created_at)"
+        f" SELECT project_id, 'evcus_' || {dialect.random_hex_sql(kind, 18)}, id,"
+        f" CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT),"
+        f" {dialect.customer_snapshot_sql(kind)}, {dialect.json_param_sql(kind, '$5')},"
+        f" {dialect.json_param_sql(kind, '$6')}, CAST($7 AS BIGINT)"
+        f" FROM customer WHERE project_id = $1 AND id IN {dialect.in_list_sql(kind, '$8')}",
+        project_id,
+        type_,
+        category,
+        group_id,
+        extra,
+        event_source,
+        now,
+        dialect.list_param(kind, list(customer_ids)),
+    )
+
+
+async def get(db: DB, *, project_id: str, customer_id: str, event_id: str) -> Row | None:
+    return await db.fetchrow(
+        "SELECT created_at, id FROM customer_event"
+        " WHERE project_id = $1 AND customer_id = $2 AND id = $3",
+        project_id,
+        customer_id,
+        event_id,
+    )
+
+
+async def list_(
+    db: DB,
+    *,
+    project_id: str,
+    customer_id: str,
+    where: Sequence[str],
+    args: Sequence[Any],
+    descending: bool,
+    limit: int,
+    offset: int = 0,
+) -> list[Row]:
+    """Events of one customer; `where` placeholders are numbered from $3."""
+    direction = "DESC" if descending else "ASC"
+    conditions = " AND ".join(["project_id = $1", "customer_id = $2", *where])
+    return await db.fetch(
+        f"SELECT {COLUMNS} FROM customer_event WHERE {conditions}"
+        f" ORDER BY created_at {direction}, id {direction} LIMIT {int(limit)} OFFSET {int(offset)}",
+        project_id,
+        customer_id,
+        *args,
+    )
+
+
+async def count(
+    db: DB, *, project_id: str, customer_id: str, where: Sequence[str], args: Sequence[Any]
+) -> int:
+    conditions = " AND ".join(["project_id = $1", "customer_id = $2", *where])
+    return await db.fetchval(
+        f"SELECT COUNT(*) FROM customer_event WHERE {conditions}", project_id, customer_id, *args
+    )

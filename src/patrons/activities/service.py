@@ -1,0 +1,228 @@
+"""The customer event log: record events in the writer's transaction; list them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from msgspec import Raw
+
+from patrons.activities import repository
+from patrons.activities.schemas import (
+    CAMPAIGN_TYPES,
+    EVENT_TYPES,
+    FILTER_TYPES,
+    ActivitiesList,
+    ActivityList,
+    CustomerActivity,
+)
+from patrons.core.clock import format_ms, now_ms, parse_datetime_ms
+from patrons.core.errors import InvalidQueryParams
+from patrons.core.origin import Origin
+from patrons.customers.wire import to_wire as customer_to_wire
+from patrons.db.database import Conn, Database, Row
+
+# Consequences of other events, as opposed to actions a caller took (WIRE-FORMAT §3.4).
+_EFFECTS = {
+    "customer.segment.entered",
+    "customer.segment.left",
+    "customer.rewarded",
+    "customer.rewarded.loyalty_points",
+}
+
+
+def category_of(type_: str) -> str:
+    if type_ in _EFFECTS or type_.startswith("customer.loyalty.tier."):
+        return "EFFECT"
+    return "ACTION"
+
+
+async def record(
+    conn: Conn,
+    *,
+    project_id: str,
+    customer_ids: Sequence[str],
+    type_: str,
+    origin: Origin,
+    extra: dict[str, Any] | None = None,
+    now: int | None = None,
+) -> None:
+    """One `type_` event per customer, with each customer's current row as its snapshot."""
+    if type_ not in EVENT_TYPES:  # the Python SDK rejects any other value
+        raise ValueError(f"unknown event type {type_}")
+    category = category_of(type_)
+    await repository.record_from_customers(
+        conn,
+        project_id=project_id,
+        customer_ids=customer_ids,
+        type_=type_,
+        category=category,
+        group_id=origin.request_id,
+        event_source=msgspec.json.encode(
+            origin.event_source() if category == "ACTION" else {"channel": "INTERNAL"}
+        ).decode(),
+        extra=None if extra is None else msgspec.json.encode(extra).decode(),
+        now=now_ms() if now is None else now,
+    )
+
+
+def _json(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def to_wire(row: Row) -> CustomerActivity:
+    payload: dict[str, Any] = {"customer": customer_to_wire(_json(row["snapshot"]))}
+    if row["extra"] is not None:
+        payload.update(_json(row["extra"]))
+    data = {"data": payload, "event_source": _json(row["event_source"])}
+    return CustomerActivity(
+        id=row["id"],
+        type=row["type"],
+        data=Raw(msgspec.json.encode(data)),
+        created_at=format_ms(row["created_at"]),
+        group_id=row["group_id"],
+    )
+
+
+def _limit(params: dict[str, str]) -> int:
+    raw = params.get("limit") or "10"
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise InvalidQueryParams("Property .limit must be integer") from None
+    if not 1 <= limit <= 100:
+        raise InvalidQueryParams("Property .limit must be >= 1 and <= 100")
+    return limit
+
+
+def _date(params: dict[str, str], name: str) -> int | None:
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_datetime_ms(raw)
+    except ValueError:
+        raise InvalidQueryParams(
+            f"Property .{name} cannot be recognized as a ISO-8601 compliant date"
+        ) from None
+
+
+class _Where:
+    """Conditions with placeholders numbered after the two fixed ones ($1 project, $2 customer)."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, template: str, *values: Any) -> None:
+        marks = []
+        for value in values:
+            self.args.append(value)
+            marks.append(f"${len(self.args) + 2}")
+        self.sql.append(template.format(*marks))
+
+
+def _filters(params: dict[str, str], *, allow_type: bool) -> _Where:
+    where = _Where()
+    start, end = _date(params, "start_date"), _date(params, "end_date")
+    if start is not None:
+        where.add("created_at >= {}", start)
+    if end is not None:
+        where.add("created_at <= {}", end)
+    if params.get("campaign_id"):
+        where.add("campaign_id = {}", params["campaign_id"])
+    campaign_type = params.get("campaign_type")
+    if campaign_type:
+        if campaign_type not in CAMPAIGN_TYPES:
+            raise InvalidQueryParams(
+                "Property .campaign_type must be equal to one of "
+                + ", ".join(sorted(CAMPAIGN_TYPES))
+            )
+        where.add("campaign_type = {}", campaign_type)
+    if allow_type:
+        category = params.get("category")
+        if category:
+            if category not in ("ACTION", "EFFECT"):
+                raise InvalidQueryParams(
+                    "Property .category must be equal to one of ACTION, EFFECT"
+                )
+            where.add("category = {}", category)
+        type_ = params.get("type")
+        if type_:
+            if type_ not in FILTER_TYPES:
+                raise InvalidQueryParams(f"Property .type has an unsupported value {type_!r}")
+            where.add("type = {}", type_)
+    return where
+
+
+def _order(params: dict[str, str], allowed: tuple[str, ...]) -> bool:
+    """True for newest first (the default)."""
+    order = params.get("order") or "-created_at"
+    if order not in allowed:
+        raise InvalidQueryParams("Property .order must be equal to one of " + ", ".join(allowed))
+    return order.startswith("-")
+
+
+async def list_(
+    db: Database, *, project_id: str, customer_id: str, params: dict[str, str]
+) -> ActivityList:
+    """GET /v1/customers/{id}/activity: `starting_after_id` cursor, `has_more`, no total."""
+    limit = _limit(params)
+    descending = _order(params, ("created_at", "-created_at"))
+    where = _filters(params, allow_type=True)
+    cursor_id = params.get("starting_after_id")
+    if cursor_id:
+        cursor = await repository.get(
+            db, project_id=project_id, customer_id=customer_id, event_id=cursor_id
+        )
+        if cursor is None:
+            raise InvalidQueryParams(f"Property .starting_after_id: no event {cursor_id}")
+        op = "<" if descending else ">"
+        where.add(
+            f"(created_at {op} {{}} OR (created_at = {{}} AND id {op} {{}}))",
+            cursor["created_at"],
+            cursor["created_at"],
+            cursor["id"],
+        )
+    rows = await repository.list_(
+        db,
+        project_id=project_id,
+        customer_id=customer_id,
+        where=where.sql,
+        args=where.args,
+        descending=descending,
+        limit=limit + 1,
+    )
+    page = [to_wire(r) for r in rows[:limit]]
+    result = ActivityList(data=page, has_more=len(rows) > limit)
+    if result.has_more:
+        result.more_starting_after = page[-1].id
+    return result
+
+
+async def list_legacy(
+    db: Database, *, project_id: str, customer_id: str, params: dict[str, str]
+) -> ActivitiesList:
+    """The deprecated GET /v1/customers/{id}/activities: date cursor and `total`."""
+    limit = _limit(params)
+    # The legacy order enum is wide (type, code, campaign, …); events sort by time, in the
+    # direction the value's sign asks for.
+    descending = (params.get("order") or "-created_at").startswith("-")
+    where = _filters(params, allow_type=False)
+    total = await repository.count(
+        db, project_id=project_id, customer_id=customer_id, where=where.sql, args=where.args
+    )
+    after = _date(params, "starting_after")
+    if after is not None:
+        where.add("created_at < {}" if descending else "created_at > {}", after)
+    rows = await repository.list_(
+        db,
+        project_id=project_id,
+        customer_id=customer_id,
+        where=where.sql,
+        args=where.args,
+        descending=descending,
+        limit=limit,
+    )
+    return ActivitiesList(data=[to_wire(r) for r in rows], total=total)
