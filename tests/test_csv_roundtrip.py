@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from typing import Any
 
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import factories
 from tests.conftest import Project, Server, new_project
 
 # Standard columns (WIRE-FORMAT §4.6): field → accepted header spellings.
@@ -64,18 +64,10 @@ def upload(api: httpx.Client, data: bytes) -> httpx.Response:
     return api.post("/v1/customers/importCSV", files={"file": ("customers.csv", data, "text/csv")})
 
 
-def wait_done(api: httpx.Client, action_id: str, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = api.get(f"/v1/async-actions/{action_id}")
-        assert response.status_code == 200, response.text
-        action = response.json()
-        if action["status"] == "DONE":
-            return action
-        assert action["status"] in ("ENQUEUED", "IN_PROGRESS"), action
-        if time.monotonic() > deadline:
-            raise AssertionError(f"async action still {action['status']}: {action}")
-        time.sleep(0.05)
+def wait_done(api: httpx.Client, action_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    action = factories.wait_done(api, action_id, timeout=timeout)
+    assert action["status"] == "DONE", action
+    return action
 
 
 def import_csv(api: httpx.Client, data: bytes | str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from patrons.async_actions.router import router as async_actions_router
 from patrons.customers.router import router as customers_router
 from patrons.db import database
 from patrons.projects.service import Authenticator
+from patrons.segments.router import router as segments_router
 from patrons.settings import Settings
 from patrons.worker.runner import Worker
 
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Any:
             await db.close()
 
     app = Litestar(
-        route_handlers=[customers_router, async_actions_router],
+        route_handlers=[customers_router, async_actions_router, segments_router],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "project": Provide(provide_project, sync_to_thread=False),

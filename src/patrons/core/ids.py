@@ -47,3 +47,7 @@ def async_action_id() -> str:
 
 def worker_id() -> str:
     return "w-" + secrets.token_hex(6)
+
+
+def segment_id() -> str:
+    return "seg_" + _alnum(24)

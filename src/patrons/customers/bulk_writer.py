@@ -21,8 +21,10 @@ import msgspec
 from patrons.activities import service as activities
 from patrons.core import ids
 from patrons.core.origin import Origin
+from patrons.customers import repository
 from patrons.db import dialect
 from patrons.db.database import Conn
+from patrons.segments import membership
 
 # Every writable customer column, in staging/insert order.
 WRITABLE = (
@@ -215,7 +217,9 @@ async def _write_sqlite(
 async def record_written(
     conn: Conn, *, project_id: str, rows: list[RowWrite], origin: Origin, now: int
 ) -> None:
-    """The chunk's `customer.created` / `customer.updated` events: two statements per chunk."""
+    """What every write gets, per chunk: `customer.created` / `customer.updated` events (two
+    statements) and auto-update segment upkeep (one read of the chunk's rows, when the project
+    has auto-update segments)."""
     created = [row.customer_id for row in rows if row.inserted]
     updated = [row.customer_id for row in rows if not row.inserted]
     for type_, customer_ids in (("customer.created", created), ("customer.updated", updated)):
@@ -226,4 +230,11 @@ async def record_written(
             type_=type_,
             origin=origin,
             now=now,
+        )
+    if await membership.has_auto_update(conn, project_id=project_id):
+        written = await repository.fetch_by_ids(
+            conn, project_id=project_id, customer_ids=created + updated
+        )
+        await membership.on_written(
+            conn, project_id=project_id, rows=written, origin=origin, now=now
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from patrons.db.database import Conn, Database, Row
+from patrons.db import dialect
+from patrons.db.database import Conn, Database, Row, kind_of
 
 COLUMNS = (
     "id, source_id, name, description, email, phone, birthdate, birthday, address_set,"
@@ -130,3 +131,27 @@ async def fetch_page(
 async def count(db: DB, *, project_id: str, where: Sequence[str], args: Sequence[Any]) -> int:
     conditions = " AND ".join(["project_id = $1", *where])
     return await db.fetchval(f"SELECT COUNT(*) FROM customer WHERE {conditions}", project_id, *args)
+
+
+async def find_many(db: DB, *, project_id: str, refs: Sequence[str]) -> list[Row]:
+    """Live customers whose id or source_id is among `refs` (one statement)."""
+    kind = kind_of(db)
+    values = dialect.list_param(kind, list(refs))
+    return await db.fetch(
+        f"SELECT id, source_id FROM customer WHERE project_id = $1"
+        f" AND (id IN {dialect.in_list_sql(kind, '$2')}"
+        f" OR source_id IN {dialect.in_list_sql(kind, '$3')})",
+        project_id,
+        values,
+        values,
+    )
+
+
+async def fetch_by_ids(db: DB, *, project_id: str, customer_ids: Sequence[str]) -> list[Row]:
+    kind = kind_of(db)
+    return await db.fetch(
+        f"SELECT {COLUMNS} FROM customer WHERE project_id = $1"
+        f" AND id IN {dialect.in_list_sql(kind, '$2')}",
+        project_id,
+        dialect.list_param(kind, list(customer_ids)),
+    )

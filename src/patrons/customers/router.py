@@ -13,6 +13,8 @@ from patrons.customers.bulk_router import HANDLERS as BULK_HANDLERS
 from patrons.customers.schemas import Customer, CustomerCreate, CustomerList, CustomerUpdate
 from patrons.db.database import Database
 from patrons.projects.service import Project
+from patrons.segments import service as segments
+from patrons.segments.schemas import CustomerSegmentList
 
 
 @post("/", status_code=200)
@@ -76,6 +78,16 @@ async def list_customer_activity(
     )
 
 
+@get("/{customer_id:str}/segments")
+async def list_customer_segments(
+    customer_id: str, db: Database, project: Project
+) -> CustomerSegmentList:
+    """Not a 404 for an unknown customer: the segments such a customer would qualify for."""
+    ref = decode_path_id(customer_id)
+    customer = await service.resolve(db, project_id=project.id, ref=ref)
+    return await segments.segments_of(db, project_id=project.id, customer=customer, ref=ref)
+
+
 @get("/{customer_id:str}/activities")
 async def list_customer_activities(
     request: Request, customer_id: str, db: Database, project: Project
@@ -99,6 +111,7 @@ router = Router(
         delete_customer,
         list_customer_activity,
         list_customer_activities,
+        list_customer_segments,
         *BULK_HANDLERS,
     ],
 )

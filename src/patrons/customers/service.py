@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -25,6 +26,8 @@ from patrons.customers.schemas import (
 from patrons.customers.wire import ADDRESS_COLUMNS as _ADDRESS_COLUMNS
 from patrons.customers.wire import to_wire
 from patrons.db.database import Conn, Database, Row
+from patrons.segments import membership
+from patrons.segments import service as segments
 
 
 def column_changes(body: CustomerUpdate) -> dict[str, Any]:
@@ -84,15 +87,28 @@ async def get(db: Database | Conn, *, project_id: str, ref: str) -> Customer:
 async def _recorded(
     conn: Conn, *, project_id: str, row: Row, created: bool, origin: Origin
 ) -> Customer:
-    """Every single-customer write ends here: its event, in the same transaction."""
+    """Every single-customer write ends here: its event and segment upkeep, same transaction."""
+    now = now_ms()
     await activities.record(
         conn,
         project_id=project_id,
         customer_ids=[row["id"]],
         type_="customer.created" if created else "customer.updated",
         origin=origin,
+        now=now,
     )
+    await membership.on_written(conn, project_id=project_id, rows=[row], origin=origin, now=now)
     return to_wire(row)
+
+
+async def resolve_many(conn: Conn, project_id: str, refs: Sequence[str]) -> dict[str, str]:
+    """{ref: customer id} for the refs (ids or source_ids) naming live customers."""
+    found: dict[str, str] = {}
+    for row in await repository.find_many(conn, project_id=project_id, refs=refs):
+        if row["source_id"] is not None:
+            found.setdefault(row["source_id"], row["id"])
+        found[row["id"]] = row["id"]  # an id wins over an equal source_id
+    return found
 
 
 async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate, origin: Origin) -> Customer:
@@ -148,14 +164,18 @@ async def delete(conn: Conn, *, project_id: str, ref: str, origin: Origin) -> No
         conn, project_id=project_id, customer_id=current["id"], deleted_at=now_ms()
     ):
         raise NotFound("customer", ref)
+    await membership.on_deleted(conn, project_id=project_id, customer_id=current["id"])
     await repository.add_to_count(conn, project_id=project_id, delta=-1)
 
 
 async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> CustomerList:
     q = listing.parse(params)
     if q.segment_id is not None:
-        # No segment exists until the segments API lands, so any id names an unknown segment.
-        raise NotFound("segment", q.segment_id)
+        sql, segment_args = await segments.member_condition(
+            db, project_id=project_id, segment_id=q.segment_id, first_param=len(q.args) + 2
+        )
+        q.where.append(sql)
+        q.args.extend(segment_args)
     where, args = list(q.where), list(q.args)
     cursor = listing.cursor_condition(q)
     if cursor is not None:

@@ -108,3 +108,154 @@ def list_param(kind: str, values: list[str]) -> object:
 def json_param_sql(kind: str, placeholder: str) -> str:
     """A JSON-text parameter used where PostgreSQL cannot infer jsonb (e.g. a SELECT list)."""
     return f"CAST({placeholder} AS jsonb)" if kind == POSTGRESQL else placeholder
+
+
+# --- Segment rules (patrons.segments.rules_sql): text and JSON predicates with one meaning. ---
+# Every helper returns SQL whose result is identical on both databases and in the Python
+# evaluator: code-point exact text, never LIKE (SQLite's is ASCII-case-insensitive, PostgreSQL's
+# is not, and both give `%`/`_` in a value a meaning).
+
+_PG_CASTS = {"text": "text", "float": "float8", "int": "bigint"}
+
+
+def typed_param(kind: str, number: int, sql_type: str) -> str:
+    """`$n` with an explicit type on PostgreSQL (asyncpg infers nothing from `IN (...)`)."""
+    return f"${number}" if kind == SQLITE else f"${number}::{_PG_CASTS[sql_type]}"
+
+
+def text_contains(kind: str, haystack: str, needle: str) -> str:
+    return (
+        f"instr({haystack}, {needle}) > 0"
+        if kind == SQLITE
+        else f"strpos({haystack}, {needle}) > 0"
+    )
+
+
+def text_starts_with(kind: str, haystack: str, needle: str) -> str:
+    if kind == SQLITE:
+        return f"substr({haystack}, 1, length({needle})) = {needle}"
+    return f"starts_with({haystack}, {needle})"
+
+
+def text_ends_with(kind: str, haystack: str, needle: str) -> str:
+    if kind == SQLITE:
+        return (
+            f"(length({haystack}) >= length({needle})"
+            f" AND substr({haystack}, length({haystack}) - length({needle}) + 1) = {needle})"
+        )
+    return f"right({haystack}, length({needle})) = {needle}"
+
+
+def code_point_order(kind: str, expr: str) -> str:
+    """`expr` compared by code point (SQLite's BINARY already is; PostgreSQL needs "C")."""
+    return expr if kind == SQLITE else f'{expr} COLLATE "C"'
+
+
+# A decimal numeral: JSON's number grammar without exponent, at most 40 characters, so every one
+# converts to a finite, non-underflowing double (PostgreSQL's float8 raises on out-of-range).
+NUMERAL_MAX_LENGTH = 40
+
+
+def is_decimal_numeral(kind: str, text: str) -> str:
+    if kind == SQLITE:
+        # Only [0-9.-] and valid JSON ⇒ exactly `-?(0|[1-9][0-9]*)(\.[0-9]+)?`; never raises.
+        return (
+            f"(length({text}) <= {NUMERAL_MAX_LENGTH} AND {text} <> ''"
+            f" AND {text} NOT GLOB '*[^0-9.-]*' AND json_valid({text}))"
+        )
+    return (
+        f"(length({text}) <= {NUMERAL_MAX_LENGTH} AND {text} ~ '^-?(0|[1-9][0-9]*)([.][0-9]+)?$')"
+    )
+
+
+def numeral_value(kind: str, text: str) -> str:
+    """A decimal numeral (see is_decimal_numeral) as a double.
+
+    SQLite's `CAST(text AS REAL)` misrounds some numerals of 18+ digits; its JSON parser rounds
+    correctly, so the numeral is read as JSON.
+    """
+    if kind == SQLITE:
+        return f"CAST(json_extract({text}, '$') AS REAL)"
+    return f"({text})::float8"
+
+
+class JsonMember:
+    """SQL fragments about one member of a JSON object column, valid inside json_member_holds().
+
+    `text` is a string member's text, `boolean_text` a boolean's 'true'/'false', `number` a
+    number as a double; each only under its own type test.
+    """
+
+    __slots__ = (
+        "boolean_text",
+        "is_boolean",
+        "is_null",
+        "is_number",
+        "is_string",
+        "number",
+        "text",
+    )
+
+    def __init__(
+        self,
+        *,
+        is_null: str,
+        is_string: str,
+        is_boolean: str,
+        is_number: str,
+        text: str,
+        boolean_text: str,
+        number: str,
+    ) -> None:
+        self.is_null, self.is_string, self.is_boolean = is_null, is_string, is_boolean
+        self.is_number, self.text, self.boolean_text = is_number, text, boolean_text
+        self.number = number
+
+
+_SQLITE_MEMBER = JsonMember(
+    is_null="je.type = 'null'",
+    is_string="je.type = 'text'",
+    is_boolean="je.type IN ('true', 'false')",
+    is_number="je.type IN ('integer', 'real')",
+    text="je.value",
+    boolean_text="je.type",
+    number="CAST(je.value AS REAL)",
+)
+
+
+def json_member(kind: str, column: str, key: str) -> JsonMember:
+    """The member named by the bound parameter `key` (any text: dots, quotes, unicode)."""
+    if kind == SQLITE:
+        return _SQLITE_MEMBER
+    value = f"({column} -> {key})"
+    return JsonMember(
+        is_null=f"jsonb_typeof({value}) = 'null'",
+        is_string=f"jsonb_typeof({value}) = 'string'",
+        is_boolean=f"jsonb_typeof({value}) = 'boolean'",
+        is_number=f"jsonb_typeof({value}) = 'number'",
+        text=f"({value} #>> '{{}}')",
+        boolean_text=f"({value} #>> '{{}}')",
+        number=f"({value} #>> '{{}}')::float8",
+    )
+
+
+def json_member_holds(kind: str, column: str, key: str, predicate: str) -> str:
+    """True when the object in `column` has member `key` and `predicate` (written with
+    json_member()'s fragments) is true for it; false, never NULL, otherwise.
+
+    SQLite's JSON paths cannot name every key (3.40 has no escape for `"` in a path label, and
+    `->>` turns `a.b` into a nested path and `1` into an array index), so it scans json_each.
+    """
+    if kind == SQLITE:
+        return (
+            f"EXISTS (SELECT 1 FROM json_each({column}) AS je"
+            f" WHERE je.key = {key} AND ({predicate}))"
+        )
+    return f"COALESCE({predicate}, FALSE)"
+
+
+def values_list_sql(kind: str, placeholder: str) -> str:
+    """A FROM item yielding one row (column `value`) per string of a list parameter."""
+    if kind == POSTGRESQL:
+        return f"unnest({placeholder}::text[]) AS value"
+    return f"json_each({placeholder})"

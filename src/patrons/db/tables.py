@@ -174,3 +174,30 @@ customer_event = sa.Table(
     sa.PrimaryKeyConstraint("project_id", "id"),
     sa.Index(None, "project_id", "customer_id", "created_at", "id"),
 )
+
+segment = sa.Table(
+    "segment",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),  # static | auto-update | passive
+    sa.Column("filter", Json, nullable=True),  # the rule; NULL for static segments
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "project_id", "created_at", "id"),
+)
+
+# Members of static segments (the list given at creation) and of auto-update segments (kept
+# current by every write; inserting/deleting a row here is what emits entered/left exactly
+# once). Passive segments have no rows: their members are whoever matches the rule.
+segment_member = sa.Table(
+    "segment_member",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("segment_id", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "segment_id", "customer_id"),
+    sa.Index(None, "project_id", "customer_id"),
+)

@@ -1,0 +1,44 @@
+"""/v1/segments: create, get, delete, list."""
+
+from __future__ import annotations
+
+from litestar import Request, Router, delete, get, post
+
+from patrons.api.requests import query_params, read_json
+from patrons.core.paths import decode_path_id
+from patrons.customers import service as customers
+from patrons.db.database import Database
+from patrons.projects.service import Project
+from patrons.segments import service
+from patrons.segments.schemas import Segment, SegmentCreate, SegmentList
+
+
+@post("/", status_code=200)
+async def create_segment(request: Request, db: Database, project: Project) -> Segment:
+    body = await read_json(request, SegmentCreate)
+    async with db.transaction() as conn:
+        return await service.create(
+            conn, project_id=project.id, body=body, resolve=customers.resolve_many
+        )
+
+
+@get("/")
+async def list_segments(request: Request, db: Database, project: Project) -> SegmentList:
+    return await service.list_(db, project_id=project.id, params=query_params(request))
+
+
+@get("/{segment_id:str}")
+async def get_segment(segment_id: str, db: Database, project: Project) -> Segment:
+    return await service.get(db, project_id=project.id, segment_id=decode_path_id(segment_id))
+
+
+@delete("/{segment_id:str}", status_code=204)
+async def delete_segment(segment_id: str, db: Database, project: Project) -> None:
+    async with db.transaction() as conn:
+        await service.delete(conn, project_id=project.id, segment_id=decode_path_id(segment_id))
+
+
+router = Router(
+    path="/v1/segments",
+    route_handlers=[create_segment, list_segments, get_segment, delete_segment],
+)

@@ -1,0 +1,50 @@
+"""Wire structs for segments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec import UNSET, Raw, Struct, UnsetType
+
+STATIC, AUTO_UPDATE, PASSIVE = "static", "auto-update", "passive"
+TYPES = (STATIC, AUTO_UPDATE, PASSIVE)
+MAX_STATIC_CUSTOMERS = 20_000
+MAX_RULE_SEGMENTS = 100
+
+
+class SegmentCreate(Struct):
+    name: str
+    type: str
+    customers: list[str] | UnsetType = UNSET
+    filter: dict[str, Any] | UnsetType | None = UNSET
+
+
+class Segment(Struct, kw_only=True):
+    id: str
+    name: str
+    created_at: str
+    updated_at: str | None
+    type: str
+    filter: Raw | None
+    initial_sync_status: str = "DONE"
+    object: str = "segment"
+
+
+class SimpleSegment(Struct, kw_only=True):
+    id: str
+    name: str
+    object: str = "segment"
+
+
+class SegmentList(Struct, kw_only=True):
+    object: str = "list"
+    data_ref: str = "data"
+    data: list[Segment]
+    total: int
+
+
+class CustomerSegmentList(Struct, kw_only=True):
+    object: str = "list"
+    data_ref: str = "data"
+    data: list[SimpleSegment]
+    total: int
