@@ -198,6 +198,8 @@ segment_member = sa.Table(
     sa.Column("project_id", sa.String(64), nullable=False),
     sa.Column("segment_id", sa.String(64), nullable=False),
     sa.Column("customer_id", sa.String(64), nullable=False),
-    sa.PrimaryKeyConstraint("project_id", "segment_id", "customer_id"),
-    sa.Index(None, "project_id", "customer_id"),
+    # Customer first: every write looks up "this customer's memberships" (SQLite's planner
+    # would otherwise pick a segment-first key and scan the project's members).
+    sa.PrimaryKeyConstraint("project_id", "customer_id", "segment_id"),
+    sa.Index(None, "project_id", "segment_id"),
 )

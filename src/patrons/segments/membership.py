@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
+
 from patrons.activities import service as activities
 from patrons.core.origin import Origin
 from patrons.db.database import Conn
@@ -41,9 +43,10 @@ async def on_written(
     )
     entering: dict[str, list[str]] = defaultdict(list)
     leaving: dict[str, list[str]] = defaultdict(list)
+    subjects = [_subject(row) for row in rows]
     for segment in segments:
         rule = rule_of(segment)
-        for row in rows:
+        for row in subjects:
             member = (row["id"], segment["id"]) in current
             if rules.matches(rule, row):
                 if not member:
@@ -82,6 +85,15 @@ async def on_written(
                 extra=extra,
                 now=now,
             )
+
+
+def _subject(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row as a dict with metadata decoded once, not once per rule."""
+    subject = {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row has no items)
+    metadata = subject.get("metadata")
+    if isinstance(metadata, str | bytes):
+        subject["metadata"] = msgspec.json.decode(metadata) if metadata else {}
+    return subject
 
 
 async def has_auto_update(conn: Conn, *, project_id: str) -> bool:
