@@ -62,6 +62,7 @@ class Server:
     app_id: str
     app_token: str
     process: subprocess.Popen[bytes]
+    log: Path
 
 
 @dataclass
@@ -178,7 +179,7 @@ def start_server(
     except Exception:
         stop()
         raise
-    return Server(backend, base_url, app_id, app_token, process), stop
+    return Server(backend, base_url, app_id, app_token, process, log), stop
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,12 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _flag(raw: str | None, default: bool) -> bool:
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() not in ("0", "false", "no", "off")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     # sqlite:///relative.db, sqlite:////abs/path.db or postgresql://user@host:port/db
@@ -30,6 +36,10 @@ class Settings:
     worker_chunk_rows: int = 5000
     # A claimed job whose worker stops heartbeating is picked up again after this long.
     worker_lease_ms: int = 30_000
+    log_level: str = "INFO"
+    log_format: str = "json"  # json | text
+    # One log line per request (method, route template, status, duration, request id).
+    access_log: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,8 +54,10 @@ class Settings:
             auth_cache_seconds=float(env.get("PATRONS_AUTH_CACHE_SECONDS") or d.auth_cache_seconds),
             pg_pool_min=_int("PATRONS_PG_POOL_MIN", d.pg_pool_min),
             pg_pool_max=_int("PATRONS_PG_POOL_MAX", d.pg_pool_max),
-            embedded_worker=env.get("PATRONS_EMBEDDED_WORKER", "1").lower()
-            not in ("0", "false", "no", "off"),
+            embedded_worker=_flag(env.get("PATRONS_EMBEDDED_WORKER"), d.embedded_worker),
             worker_chunk_rows=_int("PATRONS_WORKER_CHUNK_ROWS", d.worker_chunk_rows),
             worker_lease_ms=_int("PATRONS_WORKER_LEASE_MS", d.worker_lease_ms),
+            log_level=env.get("PATRONS_LOG_LEVEL") or d.log_level,
+            log_format=env.get("PATRONS_LOG_FORMAT") or d.log_format,
+            access_log=_flag(env.get("PATRONS_ACCESS_LOG"), d.access_log),
         )

@@ -14,10 +14,12 @@ from litestar.di import Provide
 
 from patrons.api.errors import exception_handler
 from patrons.api.gateway import Gateway
+from patrons.api.health import HANDLERS as HEALTH_HANDLERS
 from patrons.api.requests import provide_db, provide_project
 from patrons.async_actions.router import router as async_actions_router
 from patrons.customers.router import router as customers_router
 from patrons.db import database
+from patrons.observability import configure_logging
 from patrons.projects.service import Authenticator
 from patrons.segments.router import router as segments_router
 from patrons.settings import Settings
@@ -37,6 +39,7 @@ async def _checkpoint_loop(db: database.SqliteDatabase) -> None:
 
 def create_app(settings: Settings | None = None) -> Any:
     settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
     gateway: Gateway
 
     @contextlib.asynccontextmanager
@@ -76,7 +79,12 @@ def create_app(settings: Settings | None = None) -> Any:
             await db.close()
 
     app = Litestar(
-        route_handlers=[customers_router, async_actions_router, segments_router],
+        route_handlers=[
+            customers_router,
+            async_actions_router,
+            segments_router,
+            *HEALTH_HANDLERS,
+        ],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "project": Provide(provide_project, sync_to_thread=False),
@@ -87,5 +95,10 @@ def create_app(settings: Settings | None = None) -> Any:
         openapi_config=None,
         debug=False,
     )
-    gateway = Gateway(app, authenticator=None, max_body=settings.max_body_bytes)
+    gateway = Gateway(
+        app,
+        authenticator=None,
+        max_body=settings.max_body_bytes,
+        access_log=settings.access_log,
+    )
     return gateway

@@ -25,6 +25,7 @@ from patrons.projects.service import Project
 log = logging.getLogger("patrons.api")
 
 _CUSTOMER = re.compile(r"^/v1/customers/([^/]+)/?$")
+ROUTE = "/v1/customers/{customer_id}"  # the template metrics and logs report
 _ENCODE = msgspec.json.Encoder().encode
 _CONTENT_TYPE = (b"content-type", JSON.encode())
 

@@ -4,6 +4,7 @@
   segments. With the raw path, a percent-encoded id stays one segment and the handler decodes
   it exactly once (core.paths.decode_path_id).
 - Answers GET /v1/customers/{id} itself (api/fast_lane.py).
+- Measures every request (metrics and one access-log line, by route template).
 - Gives every request an id (`v-…`), sent back as `X-Request-Id` and used in errors.
 - Authenticates `/v1/` requests by X-App-Id/X-App-Token before any routing or body reading.
 - Rejects a declared Content-Length above the limit before reading the body.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from patrons import observability
 from patrons.api import fast_lane
 from patrons.api.errors import JSON, error_body
 from patrons.core import ids
@@ -24,43 +26,64 @@ Scope = dict[str, Any]
 
 
 class Gateway:
-    def __init__(self, app: Any, *, authenticator: Any, max_body: int) -> None:
+    def __init__(
+        self, app: Any, *, authenticator: Any, max_body: int, access_log: bool = True
+    ) -> None:
         self.app = app
         self.authenticator: Authenticator | None = authenticator
         self.max_body = max_body
         self.db: Database | None = None  # set at start-up, for the fast lane
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = observability.now()
         raw_path = scope.get("raw_path")
         if raw_path:
             scope["path"] = raw_path.split(b"?", 1)[0].decode("latin-1")
         request_id = ids.request_id()
         scope["patrons_request_id"] = request_id
         header_value = request_id.encode()
+        status = [500]
 
         async def send_with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
+                status[0] = message["status"]
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", header_value)]
             await send(message)
 
+        try:
+            await self._dispatch(scope, receive, send_with_id, request_id)
+        finally:
+            route = scope.get("patrons_route") or scope.get("path_template") or "unmatched"
+            observability.observe(
+                scope["method"],
+                route,
+                status[0],
+                observability.now() - started,
+                request_id,
+                self.access_log,
+            )
+
+    async def _dispatch(self, scope: Scope, receive: Any, send: Any, request_id: str) -> None:
         if scope["path"].startswith("/v1/") or scope["path"] == "/v1":
             try:
                 self._check_length(scope)
                 project = await self._authenticate(scope)
             except PatronsError as exc:
-                await self._reject(send_with_id, exc, request_id)
+                await self._reject(send, exc, request_id)
                 return
             scope["patrons_project"] = project
             match = fast_lane.matches(scope)
             if match is not None and self.db is not None:
+                scope["patrons_route"] = fast_lane.ROUTE
                 await fast_lane.get_customer(
-                    match, send_with_id, db=self.db, project=project, request_id=request_id
+                    match, send, db=self.db, project=project, request_id=request_id
                 )
                 return
-        await self.app(scope, receive, send_with_id)
+        await self.app(scope, receive, send)
 
     def _check_length(self, scope: Scope) -> None:
         for name, value in scope["headers"]:

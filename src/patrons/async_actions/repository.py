@@ -214,3 +214,9 @@ async def active_count(db: DB) -> int:
     return await db.fetchval(
         "SELECT COUNT(*) FROM async_action WHERE status IN ('ENQUEUED', 'IN_PROGRESS')"
     )
+
+
+async def counts_by_status(db: DB) -> dict[str, int]:
+    """Jobs per status over every project: an operator's metric, not a tenant's view."""
+    rows = await db.fetch("SELECT status, COUNT(*) AS n FROM async_action GROUP BY status")
+    return {r["status"]: r["n"] for r in rows}

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from patrons import __version__
 from patrons.db import database, migrate
+from patrons.observability import configure_logging
 from patrons.projects import repository as project_repository
 from patrons.projects import service as projects
 from patrons.settings import Settings
@@ -192,13 +193,12 @@ def keys_delete(app_id: str) -> None:
 @app.command()
 def worker() -> None:
     """Run a job worker alone (any number, on any machine, against one database)."""
-    import logging
     import signal
 
     from patrons.worker.runner import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
     migrate.upgrade(settings.database_url)
 
     async def run() -> None:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from typing import Any
 
+from patrons import observability
 from patrons.async_actions import payload, repository
 from patrons.async_actions.service import encode_result
 from patrons.core import ids
@@ -102,6 +103,7 @@ class Worker:
         return self._headers[key]
 
     async def run_chunk(self, job: Row, kind: JobKind) -> None:
+        started = observability.now()
         project_id, action_id = job["project_id"], job["id"]
         context, header_end = await self._header(job, kind)
         start = max(job["bytes_done"], header_end)
@@ -172,6 +174,9 @@ class Worker:
             )
             if finished:
                 await self._finish(conn, job, kind, now)
+        observability.JOB_SECONDS.labels(job["type"]).observe(observability.now() - started)
+        observability.JOB_ROWS.labels(job["type"], "written").inc(len(writes))
+        observability.JOB_ROWS.labels(job["type"], "failed").inc(len(failures))
         log.info(
             "job %s (%s): rows %d..%d, %d written, %d failed%s",
             action_id,

@@ -1,0 +1,118 @@
+"""Metrics (Prometheus) and one structured log line per request.
+
+Labels use the route *template* (`/v1/customers/{customer_id}`), never the raw path: paths
+carry source_ids, which are often e-mail addresses. Nothing here sees tokens or bodies.
+Metrics are per process; with several API processes, scrape each (or put them behind one
+Prometheus job per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import msgspec
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter(
+    "patrons_http_requests_total",
+    "HTTP requests by method, route template and status.",
+    ("method", "route", "status"),
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "patrons_http_request_duration_seconds",
+    "HTTP request latency by method and route template.",
+    ("method", "route"),
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+QUEUE = Gauge("patrons_async_actions", "Async actions by status.", ("status",), registry=REGISTRY)
+JOB_SECONDS = Histogram(
+    "patrons_job_chunk_duration_seconds",
+    "Time to process one job chunk, by job type.",
+    ("type",),
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+JOB_ROWS = Counter(
+    "patrons_job_rows_total",
+    "Rows processed by job workers, by job type and outcome.",
+    ("type", "outcome"),
+    registry=REGISTRY,
+)
+POOL = Gauge(
+    "patrons_db_pool_connections",
+    "Database pool connections by state (PostgreSQL; SQLite uses one connection).",
+    ("state",),
+    registry=REGISTRY,
+)
+
+access_log = logging.getLogger("patrons.access")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return msgspec.json.encode(entry).decode()
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    """Patrons' loggers write to stderr, as JSON lines (default) or plain text."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("patrons")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def observe(
+    method: str, route: str, status: int, seconds: float, request_id: str, log: bool
+) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
+    if log:
+        access_log.info(
+            "request",
+            extra={
+                "fields": {
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "request_id": request_id,
+                }
+            },
+        )
+
+
+def render(pool: Any | None, queue: dict[str, int]) -> bytes:
+    for status in ("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"):
+        QUEUE.labels(status).set(queue.get(status, 0))
+    if pool is not None:
+        size, idle = pool.get_size(), pool.get_idle_size()
+        POOL.labels("open").set(size)
+        POOL.labels("idle").set(idle)
+        POOL.labels("in_use").set(size - idle)
+    return generate_latest(REGISTRY)
+
+
+def now() -> float:
+    return time.perf_counter()
