@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 
+from patrons.api.docs import HANDLERS as DOCS_HANDLERS
 from patrons.api.errors import exception_handler
 from patrons.api.gateway import Gateway
 from patrons.api.health import HANDLERS as HEALTH_HANDLERS
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Any:
             async_actions_router,
             segments_router,
             *HEALTH_HANDLERS,
+            *DOCS_HANDLERS,
         ],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
