@@ -24,24 +24,12 @@ from patrons.core.origin import Origin
 from patrons.customers import repository
 from patrons.db import dialect
 from patrons.db.database import Conn
+from patrons.db.tables import CUSTOMER_COLUMNS
 from patrons.segments import membership
 
 # Every writable customer column, in staging/insert order.
-WRITABLE = (
-    "name",
-    "description",
-    "email",
-    "phone",
-    "birthdate",
-    "birthday",
-    "address_set",
-    "address_city",
-    "address_state",
-    "address_line_1",
-    "address_line_2",
-    "address_country",
-    "address_postal_code",
-    "metadata",
+WRITABLE = tuple(
+    c for c in CUSTOMER_COLUMNS if c not in ("id", "source_id", "created_at", "updated_at")
 )
 _DEFAULTS: dict[str, Any] = {"address_set": False, "metadata": {}}
 REPLACE, PATCH, MERGE_METADATA = "replace", "patch", "merge_metadata"
@@ -126,11 +114,9 @@ async def _write_pg(
         group = groups.setdefault(_set_columns(row, mode), len(groups))
         records.append((index, group, row.customer_id, row.source_id, *_full_row(row)))
     await conn.execute(
-        "CREATE TEMP TABLE bulk_stage (ord int, grp int, id text, source_id text,"
-        " name text, description text, email text, phone text, birthdate text, birthday text,"
-        " address_set boolean, address_city text, address_state text, address_line_1 text,"
-        " address_line_2 text, address_country text, address_postal_code text, metadata jsonb)"
-        " ON COMMIT DROP"
+        # Shaped like the customer table itself, so its column types never drift apart.
+        "CREATE TEMP TABLE bulk_stage ON COMMIT DROP AS SELECT 0 AS ord, 0 AS grp, id,"
+        f" source_id, {', '.join(WRITABLE)} FROM customer WITH NO DATA"
     )
     await conn.copy_records_to_table("bulk_stage", records=records)
     columns = ", ".join(WRITABLE)

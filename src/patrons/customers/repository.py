@@ -7,12 +7,9 @@ from typing import Any
 
 from patrons.db import dialect
 from patrons.db.database import Conn, Database, Row, kind_of
+from patrons.db.tables import CUSTOMER_COLUMNS
 
-COLUMNS = (
-    "id, source_id, name, description, email, phone, birthdate, birthday, address_set,"
-    " address_city, address_state, address_line_1, address_line_2, address_country,"
-    " address_postal_code, metadata, created_at, updated_at"
-)
+COLUMNS = ", ".join(CUSTOMER_COLUMNS)
 DB = Database | Conn
 
 

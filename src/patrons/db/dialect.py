@@ -51,32 +51,14 @@ def sqlalchemy_url(url: str) -> str:
 
 
 # --- customer events -------------------------------------------------------------------------
-_SNAPSHOT_COLUMNS = [
-    "id",
-    "source_id",
-    "name",
-    "description",
-    "email",
-    "phone",
-    "birthdate",
-    "birthday",
-    "address_set",
-    "address_city",
-    "address_state",
-    "address_line_1",
-    "address_line_2",
-    "address_country",
-    "address_postal_code",
-    "metadata",
-    "created_at",
-    "updated_at",
-]
 
 
 def customer_snapshot_sql(kind: str) -> str:
     """A JSON object of the customer row's columns (the event snapshot), built in SQL."""
+    from patrons.db.tables import CUSTOMER_COLUMNS  # late: dialect stays importable alone
+
     pairs = []
-    for column in _SNAPSHOT_COLUMNS:
+    for column in CUSTOMER_COLUMNS:
         value = "json(metadata)" if column == "metadata" and kind == SQLITE else column
         pairs.append(f"'{column}', {value}")
     function = "jsonb_build_object" if kind == POSTGRESQL else "json_object"

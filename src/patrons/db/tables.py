@@ -85,6 +85,12 @@ customer = sa.Table(
     sa.Index(None, "project_id", "name"),
 )
 
+# The customer's own columns (everything but the tenant key), in table order: the one list
+# that SELECTs, event snapshots and bulk writes are built from.
+CUSTOMER_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in customer.columns if c.name != "project_id"
+)
+
 # Soft-deleted customers move here: the live table stays free of tombstones, so its unique
 # source_id constraint lets a deleted customer's source_id be used again.
 customer_deleted = sa.Table(
