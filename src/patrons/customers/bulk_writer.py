@@ -91,11 +91,7 @@ async def write_chunk(
         await _write_sqlite(conn, project_id=project_id, rows=rows, mode=mode, now=now)
     inserted = sum(1 for r in rows if r.inserted)
     if inserted:
-        await conn.execute(
-            "UPDATE project SET customer_count = customer_count + $2 WHERE id = $1",
-            project_id,
-            inserted,
-        )
+        await repository.add_to_count(conn, project_id=project_id, delta=inserted)
     return rows
 
 

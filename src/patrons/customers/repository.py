@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import Any
 
 from patrons.db import dialect
 from patrons.db.database import Conn, Database, Row, kind_of
-from patrons.db.tables import CUSTOMER_COLUMNS
+from patrons.db.tables import COUNTER_SLOTS, CUSTOMER_COLUMNS
 
 COLUMNS = ", ".join(CUSTOMER_COLUMNS)
 DB = Database | Conn
@@ -94,15 +95,21 @@ async def soft_delete(conn: Conn, *, project_id: str, customer_id: str, deleted_
 
 
 async def add_to_count(conn: Conn, *, project_id: str, delta: int) -> None:
+    """Add to one random slot of the project's live-customer counter (see tables.py)."""
     await conn.execute(
-        "UPDATE project SET customer_count = customer_count + $2 WHERE id = $1",
+        "INSERT INTO customer_counter (project_id, slot, n) VALUES ($1, $2, $3)"
+        " ON CONFLICT (project_id, slot) DO UPDATE SET n = customer_counter.n + EXCLUDED.n",
         project_id,
+        random.randrange(COUNTER_SLOTS),
         delta,
     )
 
 
 async def live_count(db: DB, *, project_id: str) -> int:
-    return await db.fetchval("SELECT customer_count FROM project WHERE id = $1", project_id) or 0
+    total = await db.fetchval(
+        "SELECT SUM(n) FROM customer_counter WHERE project_id = $1", project_id
+    )
+    return int(total or 0)
 
 
 async def fetch_page(

@@ -27,10 +27,22 @@ project = sa.Table(
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
-    # Live customers; kept by every writer so an unfiltered list's `total` needs no COUNT(*).
-    sa.Column("customer_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Millis, nullable=False),
+)
+
+# Live customers per project, kept by every writer so an unfiltered list's `total` needs no
+# COUNT(*). Split over a few slots, each writer adding to a random one: a single counter row
+# would serialise every concurrent create of a project on PostgreSQL (its row lock is held to
+# commit). The count is the sum of the slots.
+COUNTER_SLOTS = 16
+customer_counter = sa.Table(
+    "customer_counter",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("slot", sa.Integer, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "slot"),
 )
 
 api_key = sa.Table(

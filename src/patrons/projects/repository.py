@@ -15,8 +15,7 @@ async def insert_project(
     conn: Conn, *, project_id: str, name: str, is_default: bool, created_at: int
 ) -> None:
     await conn.execute(
-        "INSERT INTO project (id, name, customer_count, is_default, created_at)"
-        " VALUES ($1, $2, 0, $3, $4)",
+        "INSERT INTO project (id, name, is_default, created_at) VALUES ($1, $2, $3, $4)",
         project_id,
         name,
         is_default,
@@ -33,7 +32,11 @@ async def get_default_project(db: Database | Conn) -> Row | None:
 
 
 async def list_projects(db: Database | Conn) -> list[Row]:
-    return await db.fetch("SELECT * FROM project ORDER BY created_at")
+    return await db.fetch(
+        "SELECT p.id, p.name, p.is_default, p.created_at,"
+        " (SELECT COALESCE(SUM(n), 0) FROM customer_counter c WHERE c.project_id = p.id)"
+        " AS customer_count FROM project p ORDER BY p.created_at"
+    )
 
 
 async def insert_key(
