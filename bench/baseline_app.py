@@ -6,8 +6,9 @@ Patrons' repository runs, on the same driver and the same connection settings:
 
 - GET /v1/customers/{id}: `SELECT <COLUMNS> FROM customer WHERE project_id = $1 AND id = $2`
 - GET /v1/customers?limit=&starting_after=: the keyset page Patrons builds for the default
-  `-created_at` order (limit + 1 rows, so `has_more` is known), plus the per-project counter
-  read Patrons uses for an unfiltered `total`.
+  `-created_at` order (limit + 1 rows, so `has_more` is known), plus the live-customer counter
+  read Patrons uses for an unfiltered `total` (its own `repository.live_count`, called on this
+  app's connection, so the SQL stays Patrons' as the schema evolves).
 
 and answers with the row(s) as JSON encoded by msgspec. What Patrons costs above this is the
 price of its framework and layers.
@@ -32,6 +33,7 @@ import asyncpg
 import msgspec
 
 from patrons.core.clock import parse_datetime_ms
+from patrons.customers import repository
 from patrons.customers.repository import COLUMNS
 from patrons.db import dialect
 from patrons.settings import Settings
@@ -41,7 +43,6 @@ PAGE_SQL = (
     f"SELECT {COLUMNS} FROM customer WHERE project_id = $1{{cursor}}"
     " ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET 0"
 )
-COUNT_SQL = "SELECT customer_count FROM project WHERE id = $1"
 NAMES = tuple(name.strip() for name in COLUMNS.split(","))
 PREFIX = "/v1/customers"
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -82,7 +83,7 @@ class Pg:
         assert self.pool is not None
         return [dict(r) for r in await self.pool.fetch(sql, *args)]
 
-    async def value(self, sql: str, *args: Any) -> Any:
+    async def fetchval(self, sql: str, *args: Any) -> Any:
         assert self.pool is not None
         return await self.pool.fetchval(sql, *args)
 
@@ -116,7 +117,7 @@ class Lite:
         rows = self.raw.execute(dialect.sqlite_sql(sql), args).fetchall()
         return [dict(zip(NAMES, r, strict=True)) for r in rows]
 
-    async def value(self, sql: str, *args: Any) -> Any:
+    async def fetchval(self, sql: str, *args: Any) -> Any:
         assert self.raw is not None
         row = self.raw.execute(dialect.sqlite_sql(sql), args).fetchone()
         return None if row is None else row[0]
@@ -179,7 +180,8 @@ def create_app() -> Any:
             args.append(parse_datetime_ms(params["starting_after"]))
             cursor = " AND created_at < $2"
         rows = await db.many(PAGE_SQL.format(cursor=cursor, limit=limit + 1), *args)
-        total = await db.value(COUNT_SQL, project_id) or 0
+        # The `total`: Patrons' own counter query (its SQL follows the schema).
+        total = await repository.live_count(db, project_id=project_id)  # type: ignore[arg-type]
         body = {
             "object": "list",
             "customers": rows[:limit],
@@ -201,9 +203,7 @@ def main() -> None:
     args = parser.parse_args()
     # granian imports the target in its worker process: make this folder importable there.
     here = str(Path(__file__).resolve().parent)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (here, os.environ.get("PYTHONPATH")) if p
-    )
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
     sys.path.insert(0, here)
     # The same Granian settings as `patrons serve`.
     Granian(

@@ -1,0 +1,813 @@
+"""Hand-run benchmark: a big CSV import through the API and a separate worker, against the raw
+bulk load of the same rows on the same database, in the same run.
+
+    .venv/bin/python bench/import_csv.py                       # both databases, 1,000,000 rows
+    .venv/bin/python bench/import_csv.py --db sqlite --rows 100000 --chunk-rows 10000
+    .venv/bin/python bench/import_csv.py --db postgresql --profile   # py-spy on the worker
+
+Per database: a scratch database (a SQLite file in a temporary folder, or a PostgreSQL database
+`patrons_bench_<hex>` made through `--pg-admin-url` and dropped at the end), `patrons serve`
+(PATRONS_EMBEDDED_WORKER=0, PATRONS_MAX_BODY_BYTES raised to fit the file) and ONE
+`patrons worker`. The CSV is streamed to POST /v1/customers/importCSV with httpx and
+GET /v1/async-actions/{id} is polled until DONE. Timed: upload (request start → 202) and import
+(request start → DONE seen). Peak RSS is the kernel's high-water mark (VmHWM) of the worker and
+of the API process tree, read just before they are stopped. The customer count is checked.
+
+Baseline: the same CSV parsed with the csv module into customer rows (timed apart), then loaded
+into the migrated `customer` table of another fresh scratch database: PostgreSQL one COPY
+(asyncpg `copy_records_to_table`), SQLite one `executemany` INSERT in one transaction.
+Goals: import ÷ baseline load ≤ 2.0, worker peak RSS < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+
+from patrons.db import migrate
+
+HOST = "127.0.0.1"  # load only ever targets the loopback interface
+HEADER = (
+    *("Source_id", "Name", "Email", "Phone", "Birthdate", "City", "Postal_Code", "Country"),
+    *("tier", "signup_channel"),
+)
+EVENT_COLUMNS = (
+    *("project_id", "id", "customer_id", "type", "category", "group_id", "snapshot", "extra"),
+    *("event_source", "created_at"),
+)
+INSERT_COLUMNS = (
+    *("project_id", "id", "source_id", "name", "email", "phone", "birthdate", "address_set"),
+    *("address_city", "address_postal_code", "address_country", "metadata", "created_at"),
+)
+_FIRST = (
+    *("Ada", "Grace", "Alan", "Linus", "Barbara", "Edsger", "Donald", "Frances", "Ken", "Zoë"),
+    *("Margaret", "Dennis", "Radia", "John", "Hedy", "Katherine", "Tim", "Sophie", "Guido"),
+)
+_LAST = (
+    *("Lovelace", "Hopper", "Turing", "Torvalds", "Liskov", "Dijkstra", "Knuth", "Allen"),
+    *("Thompson", "Hamilton", "Ritchie", "Perlman", "McCarthy", "Lamarr", "Müller", "Wirth"),
+)
+_CITIES = (
+    ("Warsaw", "00-001", "PL"),
+    ("Berlin", "10115", "DE"),
+    ("Washington, D.C.", "20001", "US"),  # a quoted field with a comma
+    ("Austin", "73301", "US"),
+    ("London", "EC1A 1BB", "GB"),
+    ("Lyon", "69001", "FR"),
+    ("São Paulo", "01000-000", "BR"),
+    ("Tokyo", "100-0001", "JP"),
+)
+_TIERS = ("free", "silver", "gold", "platinum", "gold, annual")  # the last one is quoted
+_CHANNELS = ("web", "ios", "android", "pos", "referral")
+
+
+# ----------------------------------------------------------------------------- the CSV file
+
+
+def write_csv(path: Path, n: int, seed: int = 20261126) -> None:
+    """N rows, streamed to disk in batches. Source ids are unique and in scattered order."""
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8", buffering=1 << 20) as f:
+        out = csv.writer(f)  # QUOTE_MINIMAL: fields with commas come out quoted
+        out.writerow(HEADER)
+        batch: list[tuple[str, ...]] = []
+        for i in range(n):
+            first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            # odd multiplier mod 2**32: a bijection, so unique ids in a shuffled order
+            source_id = f"crm-{(i * 2654435761) % 4294967296:010d}"
+            name = f"{last}, {first}" if rng.random() < 0.05 else f"{first} {last}"
+            phone = f"+48 {rng.randint(500_000_000, 899_999_999)}" if rng.random() < 0.5 else ""
+            birthdate = ""
+            if rng.random() < 0.4:
+                birthdate = f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-"
+                birthdate += f"{rng.randint(1, 28):02d}"
+            city = postal = country = ""
+            if rng.random() < 0.6:
+                city, postal, country = rng.choice(_CITIES)
+            batch.append(
+                (
+                    source_id,
+                    name,
+                    f"{first}.{last}.{i}@example.com".lower(),
+                    phone,
+                    birthdate,
+                    city,
+                    postal,
+                    country,
+                    rng.choice(_TIERS) if rng.random() < 0.8 else "",
+                    rng.choice(_CHANNELS),
+                )
+            )
+            if len(batch) >= 10_000:
+                out.writerows(batch)
+                batch.clear()
+        out.writerows(batch)
+
+
+# ------------------------------------------------------------------------- the baseline load
+
+
+def parse_rows(path: Path, project_id: str) -> list[tuple[Any, ...]]:
+    """The CSV → customer table rows (what the import stores), with the csv module."""
+    now = time.time_ns() // 1_000_000
+    rows: list[tuple[Any, ...]] = []
+    encode = msgspec.json.encode
+    token = secrets.token_hex
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for source_id, name, email, phone, birth, city, postal, country, tier, chan in reader:
+            metadata = {"tier": tier, "signup_channel": chan} if tier else {"signup_channel": chan}
+            rows.append(
+                (
+                    project_id,
+                    "cust_" + token(12),
+                    source_id,
+                    name or None,
+                    email or None,
+                    phone or None,
+                    birth or None,
+                    bool(city or postal or country),
+                    city or None,
+                    postal or None,
+                    country or None,
+                    encode(metadata).decode(),
+                    now,
+                )
+            )
+    return rows
+
+
+def event_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One `customer.created` event per customer row, its snapshot the stored row as JSON: what
+    the import's activity log writes besides the customers (for the second baseline)."""
+    encode = msgspec.json.encode
+    source = encode({"channel": "API"}).decode()
+    out = []
+    for row in rows:
+        project_id, cid, source_id, name, email, phone, birth, addr, city, postal, country = row[
+            :11
+        ]
+        meta, at = row[11], row[12]
+        snapshot = {
+            "id": cid,
+            "source_id": source_id,
+            "name": name,
+            "description": None,
+            "email": email,
+            "phone": phone,
+            "birthdate": birth,
+            "birthday": None,
+            "address_set": addr,
+            "address_city": city,
+            "address_state": None,
+            "address_line_1": None,
+            "address_line_2": None,
+            "address_country": country,
+            "address_postal_code": postal,
+            "metadata": msgspec.Raw(meta.encode()),
+            "created_at": at,
+            "updated_at": None,
+        }
+        out.append(
+            (project_id, "evcus_" + secrets.token_hex(9), cid, "customer.created", "ACTION",
+             None, encode(snapshot).decode(), None, source, at)
+        )  # fmt: skip
+    return out
+
+
+def load_sqlite(db_path: Path, table: str, columns: tuple[str, ...], rows: list[Any]) -> None:
+    marks = ", ".join("?" for _ in columns)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+async def load_postgres(url: str, table: str, columns: tuple[str, ...], rows: list[Any]) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+    finally:
+        await conn.close()
+
+
+def load(url: str, table: str, columns: tuple[str, ...], rows: list[Any]) -> float:
+    """Seconds to bulk-load `rows` into `table`: one transaction / one COPY."""
+    t0 = time.perf_counter()
+    if url.startswith("sqlite:"):
+        load_sqlite(Path(url.split("sqlite:///", 1)[1]), table, columns, rows)
+    else:
+        asyncio.run(load_postgres(url, table, columns, rows))
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------ scratch databases
+
+
+class Scratch:
+    """Scratch databases of one kind; every one is removed by close()."""
+
+    def __init__(self, kind: str, admin_url: str) -> None:
+        self.kind = kind
+        self.admin_url = admin_url
+        self.folder = Path(tempfile.mkdtemp(prefix="patrons-import-bench-"))
+        self.pg_names: list[str] = []
+
+    def new(self, label: str) -> str:
+        """A fresh, migrated database; its URL."""
+        if self.kind == "sqlite":
+            url = f"sqlite:///{self.folder / (label + '.db')}"
+        else:
+            name = "patrons_bench_" + secrets.token_hex(4)
+            asyncio.run(self._admin(f'CREATE DATABASE "{name}"'))
+            self.pg_names.append(name)
+            OUR_DBS.add(name)
+            url = f"{self.admin_url.rsplit('/', 1)[0]}/{name}"
+        migrate.upgrade(url)
+        return url
+
+    async def _admin(self, sql: str) -> None:
+        conn = await asyncpg.connect(self.admin_url, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def close(self) -> None:
+        for name in self.pg_names:
+            try:
+                asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            except Exception as exc:
+                print(f"  could not drop {name}: {exc}", file=sys.stderr)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def has_table(url: str, table: str) -> bool:
+    if url.startswith("sqlite:"):
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+    else:
+        sql = "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1"
+    return bool(sql_value(url, sql, table))
+
+
+def sql_value(url: str, sql: str, *args: Any) -> Any:
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(url.split("sqlite:///", 1)[1])
+        try:
+            return conn.execute(sql.replace("$1", "?"), args).fetchone()[0]
+        finally:
+            conn.close()
+
+    async def fetch() -> Any:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+# ------------------------------------------------------------------------------ processes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _proc_table() -> dict[int, tuple[str, int, int]]:
+    """pid → (name, parent pid, user+system ticks)."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            rest = stat.rsplit(")", 1)[1].split()
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            table[int(entry.name)] = (name, int(rest[1]), int(rest[11]) + int(rest[12]))
+    return table
+
+
+def tree(root: int) -> set[int]:
+    procs = _proc_table()
+    found, frontier = {root}, {root}
+    while frontier:
+        frontier = {pid for pid, (_, ppid, _) in procs.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def kib(pid: int, key: str) -> int:
+    """A /proc/<pid>/status field in KiB (VmRSS, VmHWM); 0 if the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+OUR_DBS: set[str] = set()  # scratch PostgreSQL databases of this run
+
+
+def _ours_in_postgres(pid: int) -> bool:
+    """A PostgreSQL background process, or a backend serving one of our scratch databases
+    (other jobs' backends on the same server are someone else's load)."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    if "(" not in title and "[local]" not in title:
+        return True  # checkpointer, walwriter, background writer, postmaster …
+    return any(db in title for db in OUR_DBS)
+
+
+def cpu_seconds(pids: set[int] | None = None, postgres: bool = False) -> float:
+    return sum(
+        t / TICK
+        for pid, (n, _, t) in _proc_table().items()
+        if (pids is not None and pid in pids)
+        or (postgres and n == "postgres" and _ours_in_postgres(pid))
+    )
+
+
+def _busy_ticks() -> int:
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return fields[0] + fields[1] + fields[2]  # user nice system
+
+
+class CpuWatch:
+    """CPU (in cores) used by processes that are not this benchmark's: another job on a
+    2-core box skews every number here, and this says by how much."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.busy0 = _busy_ticks()
+        self.ours0 = self._ours()
+
+    @staticmethod
+    def _ours() -> float:
+        t = os.times()
+        return cpu_seconds(tree(os.getpid()), postgres=True) + t.children_user + t.children_system
+
+    def foreign_cores(self) -> float:
+        seconds = max(time.monotonic() - self.t0, 1e-3)
+        busy = (_busy_ticks() - self.busy0) / TICK
+        return max(0.0, (busy - (self._ours() - self.ours0)) / seconds)
+
+
+def wait_quiet(limit: float, threshold: float = 0.25) -> float:
+    """Up to `limit` seconds until other processes use under `threshold` cores for a second."""
+    deadline = time.monotonic() + limit
+    while True:
+        watch = CpuWatch()
+        time.sleep(1.0)
+        load = watch.foreign_cores()
+        if load < threshold or time.monotonic() >= deadline:
+            return load
+
+
+class Proc:
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as out:
+            self.p = subprocess.Popen(
+                argv,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def tail(self, n: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self) -> None:
+        if self.p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.p.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.p.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.p.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.p.wait(timeout=5)
+
+
+class RssWatch(threading.Thread):
+    """Samples VmRSS of the given processes until stopped: a cross-check of VmHWM, which is
+    read at the end. (The pid sets are fixed up front: walking /proc costs CPU.)"""
+
+    def __init__(self, pids: dict[str, set[int]]) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak: Counter[str] = Counter()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            for label, pids in self.pids.items():
+                rss = max((kib(pid, "VmRSS") for pid in pids), default=0)
+                self.peak[label] = max(self.peak[label], rss)
+
+
+# ---------------------------------------------------------------------------------- a run
+
+
+@dataclass
+class Result:
+    db: str
+    rows: int
+    upload_s: float = 0.0
+    import_s: float = 0.0
+    processing_s: float = 0.0
+    parse_s: float = 0.0
+    baseline_s: float = 0.0
+    worker_rss_mb: float = 0.0
+    api_rss_mb: float = 0.0
+    worker_cpu_s: float = 0.0
+    api_cpu_s: float = 0.0
+    pg_cpu_s: float = 0.0
+    other_cpu_base: float = 0.0
+    events_s: float = 0.0  # baseline: the same number of customer_event rows, loaded alone
+    events_written: int = 0
+    base_cpu_s: float = 0.0
+    base_pg_cpu_s: float = 0.0
+    other_cpu_import: float = 0.0
+    count: int = 0
+    done_count: int = 0
+    failed_count: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result) -> None:
+    scratch = Scratch(kind, args.pg_admin_url)
+    procs: list[Proc] = []
+    try:
+        # -- baseline: parse, then load into a fresh migrated database
+        url = scratch.new("baseline")
+        t0 = time.perf_counter()
+        rows = parse_rows(csv_path, "proj_bench")
+        res.parse_s = time.perf_counter() - t0
+        wait_quiet(args.quiet_wait)
+        watch_cpu = CpuWatch()
+        cpu0 = (cpu_seconds({os.getpid()}), cpu_seconds(postgres=True))
+        res.baseline_s = load(url, "customer", INSERT_COLUMNS, rows)
+        res.other_cpu_base = watch_cpu.foreign_cores()
+        res.base_cpu_s = cpu_seconds({os.getpid()}) - cpu0[0]
+        res.base_pg_cpu_s = cpu_seconds(postgres=True) - cpu0[1]
+        if has_table(url, "customer_event"):
+            events = event_rows(rows)
+            del rows
+            wait_quiet(args.quiet_wait)
+            res.events_s = load(url, "customer_event", EVENT_COLUMNS, events)
+            del events
+        else:
+            del rows
+        loaded = sql_value(url, "SELECT COUNT(*) FROM customer WHERE project_id = $1", "proj_bench")
+        if loaded != res.rows:
+            res.notes.append(f"baseline loaded {loaded} rows, expected {res.rows}")
+        print(
+            f"  [{kind}] baseline: parse {res.parse_s:.1f}s, load {res.baseline_s:.1f}s,"
+            f" events load {res.events_s:.1f}s"
+        )
+
+        # -- the import through the API and one worker
+        url = scratch.new("patrons")
+        app_id, app_token = "bench-app", "bench-" + secrets.token_hex(16)
+        env = {
+            **os.environ,
+            "PATRONS_DATABASE_URL": url,
+            "PATRONS_APP_ID": app_id,
+            "PATRONS_APP_TOKEN": app_token,
+            "PATRONS_EMBEDDED_WORKER": "0",
+            "PATRONS_MAX_BODY_BYTES": str(csv_path.stat().st_size + (16 << 20)),
+        }
+        if args.chunk_rows:
+            env["PATRONS_WORKER_CHUNK_ROWS"] = str(args.chunk_rows)
+        port = free_port()
+        python = [sys.executable, "-m", "patrons"]
+        serve_argv = [*python, "serve", "--host", HOST, "--port", str(port)]
+        api = Proc(serve_argv, env, scratch.folder / "serve.log")
+        procs.append(api)
+        base = f"http://{HOST}:{port}"
+        headers = {"X-App-Id": app_id, "X-App-Token": app_token}
+        with httpx.Client(base_url=base, headers=headers, timeout=None) as client:
+            wait_ready(client, api)
+            worker = Proc([*python, "worker"], env, scratch.folder / "worker.log")
+            procs.append(worker)
+            time.sleep(1.0)  # its own migrate check and pool start, before the clock starts
+            if worker.p.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{worker.tail()}")
+            project_id = sql_value(url, "SELECT project_id FROM api_key WHERE app_id = $1", app_id)
+            api_pids, worker_pids = tree(api.p.pid), {worker.p.pid}
+            watch = RssWatch({"worker": worker_pids, "api": api_pids})
+            watch.start()
+            cpu0 = (cpu_seconds(worker_pids), cpu_seconds(api_pids), cpu_seconds(postgres=True))
+            spy_out = scratch.folder / "worker.pyspy"
+            spy = start_pyspy(worker.p.pid, spy_out) if args.profile else None
+
+            wait_quiet(args.quiet_wait)
+            watch_cpu = CpuWatch()
+            t0 = time.perf_counter()
+            with csv_path.open("rb") as f:
+                response = client.post(
+                    "/v1/customers/importCSV", files={"file": (csv_path.name, f, "text/csv")}
+                )
+            res.upload_s = time.perf_counter() - t0
+            if response.status_code != 202:
+                raise RuntimeError(f"upload: HTTP {response.status_code} {response.text[:500]}")
+            action_id = response.json()["async_action_id"]
+            action = poll(client, action_id, worker, t0, args.timeout)
+            res.import_s = time.perf_counter() - t0
+            res.other_cpu_import = watch_cpu.foreign_cores()
+
+            cpu1 = (cpu_seconds(worker_pids), cpu_seconds(api_pids), cpu_seconds(postgres=True))
+            res.worker_cpu_s, res.api_cpu_s = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+            res.pg_cpu_s = cpu1[2] - cpu0[2]
+            if spy is not None:
+                stop_pyspy(spy, spy_out, kind)
+            watch.done.set()
+            watch.join()
+            api_hwm = {pid: kib(pid, "VmHWM") for pid in tree(api.p.pid)}
+            res.worker_rss_mb = max(kib(worker.p.pid, "VmHWM"), watch.peak["worker"]) / 1024
+            res.api_rss_mb = max(max(api_hwm.values()), watch.peak["api"]) / 1024
+            res.notes.append(
+                "API tree VmHWM MB: "
+                + ", ".join(f"pid {pid} {v / 1024:.0f}" for pid, v in sorted(api_hwm.items()))
+            )
+        result = action.get("result") or {}
+        res.processing_s = action.get("processing_time", 0) / 1000
+        res.done_count = result.get("done_count", 0)
+        res.failed_count = result.get("failed_count", 0)
+        if action["status"] != "DONE":
+            res.notes.append(f"action ended {action['status']}: {str(result)[:300]}")
+        res.count = sql_value(
+            url, "SELECT COUNT(*) FROM customer WHERE project_id = $1", project_id
+        )
+        if has_table(url, "customer_event"):
+            res.events_written = sql_value(
+                url, "SELECT COUNT(*) FROM customer_event WHERE project_id = $1", project_id
+            )
+        if res.count != res.rows:
+            res.notes.append(f"COUNT MISMATCH: {res.count} customers, expected {res.rows}")
+    except BaseException:
+        for proc in procs:
+            print(f"--- {proc.log.name}\n{proc.tail()}", file=sys.stderr)
+        raise
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        scratch.close()
+
+
+def wait_ready(client: httpx.Client, api: Proc, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if api.p.poll() is not None:
+            raise RuntimeError(f"patrons serve exited:\n{api.tail()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if client.get("/v1/customers", params={"limit": 1}, timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"patrons serve not ready after {timeout:.0f}s:\n{api.tail()}")
+
+
+def poll(client: httpx.Client, action_id: str, worker: Proc, t0: float, limit: float) -> dict:
+    last_print = time.perf_counter()
+    while True:
+        action = client.get(f"/v1/async-actions/{action_id}").json()
+        if action["status"] in ("DONE", "FAILED"):
+            return action
+        now = time.perf_counter()
+        if now - t0 > limit:
+            raise RuntimeError(f"import not done after {limit:.0f}s: {action}")
+        if worker.p.poll() is not None:
+            raise RuntimeError(f"worker exited:\n{worker.tail()}")
+        if now - last_print >= 15:
+            print(f"    {now - t0:6.1f}s  {action['status']} {action['progress']}%", flush=True)
+            last_print = now
+        time.sleep(0.25)
+
+
+# ------------------------------------------------------------------------------ profiling
+
+
+def start_pyspy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(exe).exists():
+        print("  --profile: py-spy not found (.venv/bin/pip install py-spy)", file=sys.stderr)
+        return None
+    argv = [exe, "record", "--pid", str(pid), "--rate", "100", "--idle", "--threads",
+            "--format", "raw", "--output", str(out)]  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_pyspy(spy: subprocess.Popen[bytes], out: Path, kind: str) -> None:
+    spy.send_signal(signal.SIGINT)
+    try:
+        spy.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+    if not out.exists():
+        print(f"  py-spy wrote nothing: {spy.stderr.read().decode()[-500:] if spy.stderr else ''}")
+        return
+    keep = Path(__file__).parent / "results" / f"import-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+    keep.parent.mkdir(exist_ok=True)
+    shutil.copy(out, keep)
+    print_profile(out, kind, keep)
+
+
+def print_profile(path: Path, kind: str, kept: Path, top: int = 25) -> None:
+    """Self and inclusive time per function (MainThread), from py-spy's collapsed stacks."""
+    self_t: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if frames and frames[0].startswith("thread "):
+            if "MainThread" not in frames[0]:
+                continue
+            frames = frames[1:]
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        if frames:
+            self_t[frames[-1]] += n
+        for frame in set(frames):
+            incl[frame] += n
+    if not total:
+        return
+    print(f"\n  worker profile ({kind}, {total} samples at 100 Hz incl. idle; stacks: {kept})")
+    print("  self time:")
+    for frame, n in self_t.most_common(top):
+        print(f"    {100 * n / total:5.1f}%  {frame}")
+    print("  inclusive time:")
+    for frame, n in incl.most_common(top + 10):
+        print(f"    {100 * n / total:5.1f}%  {frame}")
+
+
+# --------------------------------------------------------------------------------- report
+
+
+def report(results: list[Result]) -> None:
+    head = ("db", "rows", "upload s", "import s", "rows/s", "parse s", "baseline s",
+            "import/base", "+events s", "import/(base+ev)", "worker RSS MB",
+            "API RSS MB")  # fmt: skip
+    table = [head]
+    for r in results:
+        ratio = r.import_s / r.baseline_s if r.baseline_s else float("nan")
+        both = r.baseline_s + r.events_s
+        table.append(
+            (
+                r.db,
+                f"{r.rows:,}",
+                f"{r.upload_s:.1f}",
+                f"{r.import_s:.1f}",
+                f"{r.rows / r.import_s:,.0f}" if r.import_s else "-",
+                f"{r.parse_s:.1f}",
+                f"{r.baseline_s:.1f}",
+                f"{ratio:.2f}" + (" ok" if ratio <= 2.0 else " OVER"),
+                f"{r.events_s:.1f}" if r.events_s else "-",
+                f"{r.import_s / both:.2f}" if r.events_s else "-",
+                f"{r.worker_rss_mb:.0f}" + (" ok" if r.worker_rss_mb < 300 else " OVER"),
+                f"{r.api_rss_mb:.0f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    print()
+    for i, row in enumerate(table):
+        print("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print(
+        "\nimport = upload start → DONE seen; baseline = one COPY / one executemany of the same"
+        " customers (load only; parse apart).\n+events = the same number of customer_event rows"
+        " (JSON snapshots) loaded the same way, for an import that also writes its activity log."
+        "\ngoals: import/base <= 2.0, worker peak RSS < 300 MB"
+    )
+    for r in results:
+        print(
+            f"\n[{r.db}] processing_time {r.processing_s:.1f}s (claim → DONE, by the API);"
+            f" CPU during import: worker {r.worker_cpu_s:.1f}s, API {r.api_cpu_s:.1f}s"
+            + (f", postgres {r.pg_cpu_s:.1f}s" if r.db == "postgresql" else "")
+        )
+        print(
+            f"  customers {r.count:,} (done {r.done_count:,}, failed {r.failed_count:,});"
+            f" customer_event rows written by the import: {r.events_written:,}"
+        )
+        print(
+            f"  CPU during the baseline customer load: loader {r.base_cpu_s:.1f}s"
+            + (f", postgres {r.base_pg_cpu_s:.1f}s" if r.db == "postgresql" else "")
+        )
+        busy = max(r.other_cpu_base, r.other_cpu_import) > 0.25
+        print(
+            f"  other processes' CPU (cores): {r.other_cpu_base:.2f} during the baseline load,"
+            f" {r.other_cpu_import:.2f} during the import"
+            + ("  <- the box was busy: numbers skewed, run again" if busy else "")
+        )
+        for note in r.notes:
+            print(f"  {note}")
+
+
+def code_version() -> str:
+    """The commit measured (and whether src/ had uncommitted changes): src/ moves fast."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return sha + (" + uncommitted changes in src/" if dirty else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--chunk-rows", type=int, default=None, help="PATRONS_WORKER_CHUNK_ROWS (default: 5000)"
+    )
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get(
+            "BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="before each timed phase, wait up to S seconds for other jobs to leave the CPU",
+    )
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per import")
+    parser.add_argument("--profile", action="store_true", help="py-spy the worker (slows it)")
+    args = parser.parse_args()
+    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+
+    print(f"code: {code_version()}")
+    folder = Path(tempfile.mkdtemp(prefix="patrons-import-csv-"))
+    results: list[Result] = []
+    try:
+        csv_path = folder / f"customers-{args.rows}.csv"
+        t0 = time.perf_counter()
+        write_csv(csv_path, args.rows)
+        size = csv_path.stat().st_size
+        print(f"CSV: {args.rows:,} rows, {size / 1e6:.1f} MB, written in"
+              f" {time.perf_counter() - t0:.1f}s ({csv_path})")  # fmt: skip
+        for kind in kinds:
+            res = Result(kind, args.rows)
+            print(f"{kind}: importing …", flush=True)
+            run_import(args, kind, csv_path, res)
+            results.append(res)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if results:
+            report(results)
+            print(f"\ncode at the end: {code_version()}")
+
+
+if __name__ == "__main__":
+    main()
