@@ -13,10 +13,21 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_DAYS: dict[int, str] = {}
+
+
 def format_ms(ms: int) -> str:
-    """Epoch milliseconds → `2022-08-30T06:32:07.380Z`."""
-    dt = _EPOCH + timedelta(milliseconds=ms)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    """Epoch milliseconds → `2022-08-30T06:32:07.380Z` (every response carries several)."""
+    day, rest = divmod(ms, 86_400_000)
+    prefix = _DAYS.get(day)
+    if prefix is None:  # the date part, computed once per day seen
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        prefix = _DAYS[day] = f"{_EPOCH + timedelta(days=day):%Y-%m-%d}T"
+    seconds, milli = divmod(rest, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
 
 
 def parse_datetime_ms(value: str) -> int:
