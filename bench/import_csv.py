@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import ctypes
 import os
 import random
 import secrets
@@ -211,22 +212,28 @@ def load_sqlite(db_path: Path, table: str, columns: tuple[str, ...], rows: list[
         conn.close()
 
 
-async def load_postgres(url: str, table: str, columns: tuple[str, ...], rows: list[Any]) -> None:
+async def load_postgres(url: str, table: str, columns: tuple[str, ...], rows: list[Any]) -> float:
+    """COPY; returns the CPU seconds of the backend that ran it (read before it exits)."""
     conn = await asyncpg.connect(url)
     try:
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        before = cpu_seconds({pid})
         await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+        return cpu_seconds({pid}) - before
     finally:
         await conn.close()
 
 
-def load(url: str, table: str, columns: tuple[str, ...], rows: list[Any]) -> float:
-    """Seconds to bulk-load `rows` into `table`: one transaction / one COPY."""
+def load(url: str, table: str, columns: tuple[str, ...], rows: list[Any]) -> tuple[float, float]:
+    """Seconds to bulk-load `rows` into `table` (one transaction / one COPY), and the CPU
+    seconds of the PostgreSQL backend that did it (0 on SQLite, which runs in-process)."""
     t0 = time.perf_counter()
+    backend = 0.0
     if url.startswith("sqlite:"):
         load_sqlite(Path(url.split("sqlite:///", 1)[1]), table, columns, rows)
     else:
-        asyncio.run(load_postgres(url, table, columns, rows))
-    return time.perf_counter() - t0
+        backend = asyncio.run(load_postgres(url, table, columns, rows))
+    return time.perf_counter() - t0, backend
 
 
 # ------------------------------------------------------------------------ scratch databases
@@ -385,10 +392,11 @@ class CpuWatch:
         t = os.times()
         return cpu_seconds(tree(os.getpid()), postgres=True) + t.children_user + t.children_system
 
-    def foreign_cores(self) -> float:
+    def foreign_cores(self, exited_ours: float = 0.0) -> float:
+        """`exited_ours`: CPU seconds of our processes that have exited since (a COPY backend)."""
         seconds = max(time.monotonic() - self.t0, 1e-3)
         busy = (_busy_ticks() - self.busy0) / TICK
-        return max(0.0, (busy - (self._ours() - self.ours0)) / seconds)
+        return max(0.0, (busy - (self._ours() - self.ours0) - exited_ours) / seconds)
 
 
 def wait_quiet(limit: float, threshold: float = 0.25) -> float:
@@ -402,6 +410,12 @@ def wait_quiet(limit: float, threshold: float = 0.25) -> float:
             return load
 
 
+def _die_with_parent() -> None:
+    # Linux: if the benchmark itself is killed, its servers get SIGTERM instead of lingering.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Proc:
     def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
@@ -413,6 +427,7 @@ class Proc:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
 
     def tail(self, n: int = 30) -> str:
@@ -434,9 +449,11 @@ class RssWatch(threading.Thread):
     """Samples VmRSS of the given processes until stopped: a cross-check of VmHWM, which is
     read at the end. (The pid sets are fixed up front: walking /proc costs CPU.)"""
 
-    def __init__(self, pids: dict[str, set[int]]) -> None:
+    def __init__(self, pids: dict[str, set[int]], wal: Path | None = None) -> None:
         super().__init__(daemon=True)
         self.pids = pids
+        self.wal = wal  # SQLite: also the peak size of the -wal file
+        self.wal_peak = 0
         self.peak: Counter[str] = Counter()
         self.done = threading.Event()
 
@@ -445,6 +462,9 @@ class RssWatch(threading.Thread):
             for label, pids in self.pids.items():
                 rss = max((kib(pid, "VmRSS") for pid in pids), default=0)
                 self.peak[label] = max(self.peak[label], rss)
+            if self.wal is not None:
+                with contextlib.suppress(OSError):
+                    self.wal_peak = max(self.wal_peak, self.wal.stat().st_size)
 
 
 # ---------------------------------------------------------------------------------- a run
@@ -488,15 +508,15 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
         wait_quiet(args.quiet_wait)
         watch_cpu = CpuWatch()
         cpu0 = (cpu_seconds({os.getpid()}), cpu_seconds(postgres=True))
-        res.baseline_s = load(url, "customer", INSERT_COLUMNS, rows)
-        res.other_cpu_base = watch_cpu.foreign_cores()
+        res.baseline_s, backend_cpu = load(url, "customer", INSERT_COLUMNS, rows)
+        res.other_cpu_base = watch_cpu.foreign_cores(backend_cpu)
         res.base_cpu_s = cpu_seconds({os.getpid()}) - cpu0[0]
-        res.base_pg_cpu_s = cpu_seconds(postgres=True) - cpu0[1]
+        res.base_pg_cpu_s = cpu_seconds(postgres=True) - cpu0[1] + backend_cpu
         if has_table(url, "customer_event"):
             events = event_rows(rows)
             del rows
             wait_quiet(args.quiet_wait)
-            res.events_s = load(url, "customer_event", EVENT_COLUMNS, events)
+            res.events_s, _ = load(url, "customer_event", EVENT_COLUMNS, events)
             del events
         else:
             del rows
@@ -537,7 +557,8 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
                 raise RuntimeError(f"worker exited:\n{worker.tail()}")
             project_id = sql_value(url, "SELECT project_id FROM api_key WHERE app_id = $1", app_id)
             api_pids, worker_pids = tree(api.p.pid), {worker.p.pid}
-            watch = RssWatch({"worker": worker_pids, "api": api_pids})
+            wal = Path(url.split("sqlite:///", 1)[1] + "-wal") if kind == "sqlite" else None
+            watch = RssWatch({"worker": worker_pids, "api": api_pids}, wal)
             watch.start()
             cpu0 = (cpu_seconds(worker_pids), cpu_seconds(api_pids), cpu_seconds(postgres=True))
             spy_out = scratch.folder / "worker.pyspy"
@@ -566,6 +587,8 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
             watch.done.set()
             watch.join()
             api_hwm = {pid: kib(pid, "VmHWM") for pid in tree(api.p.pid)}
+            if wal is not None:
+                res.notes.append(f"SQLite WAL file peak: {watch.wal_peak / 1e6:,.0f} MB")
             res.worker_rss_mb = max(kib(worker.p.pid, "VmHWM"), watch.peak["worker"]) / 1024
             res.api_rss_mb = max(max(api_hwm.values()), watch.peak["api"]) / 1024
             res.notes.append(
@@ -786,6 +809,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the worker (slows it)")
     args = parser.parse_args()
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)  # so every `finally` stops servers and drops databases
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
 
     print(f"code: {code_version()}")
     folder = Path(tempfile.mkdtemp(prefix="patrons-import-csv-"))
