@@ -8,9 +8,10 @@ from typing import Any
 
 from patrons.db import dialect
 from patrons.db.database import Conn, Database, Row, kind_of
-from patrons.db.tables import COUNTER_SLOTS, CUSTOMER_COLUMNS
+from patrons.db.tables import COUNTER_SLOTS, CUSTOMER_COLUMNS, HOLDINGS_COLUMNS
 
-COLUMNS = ", ".join(CUSTOMER_COLUMNS)
+OWN_COLUMNS = ", ".join(CUSTOMER_COLUMNS)
+COLUMNS = ", ".join((*CUSTOMER_COLUMNS, *HOLDINGS_COLUMNS))  # what a read returns
 DB = Database | Conn
 
 
@@ -80,8 +81,8 @@ async def update(
 async def soft_delete(conn: Conn, *, project_id: str, customer_id: str, deleted_at: int) -> bool:
     """Move the customer into `customer_deleted`; False when it was not there."""
     await conn.execute(
-        f"INSERT INTO customer_deleted (project_id, {COLUMNS}, deleted_at)"
-        f" SELECT project_id, {COLUMNS}, $3 FROM customer WHERE project_id = $1 AND id = $2",
+        f"INSERT INTO customer_deleted (project_id, {OWN_COLUMNS}, deleted_at)"
+        f" SELECT project_id, {OWN_COLUMNS}, $3 FROM customer WHERE project_id = $1 AND id = $2",
         project_id,
         customer_id,
         deleted_at,

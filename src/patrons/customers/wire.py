@@ -22,6 +22,19 @@ from patrons.customers.schemas import (
 ADDRESS_COLUMNS = tuple(f"address_{name}" for name in ADDRESS_FIELDS)
 
 
+def _holding(row: Mapping[str, Any], column: str, empty: Raw) -> Raw:
+    """A holdings column (NULL while the customer holds nothing; absent from snapshots)."""
+    try:
+        value = row[column]
+    except (KeyError, IndexError):  # sqlite3.Row raises IndexError for an unknown name
+        return empty
+    if value is None:
+        return empty
+    if isinstance(value, str):
+        return Raw(value.encode())
+    return Raw(msgspec.json.encode(value))
+
+
 def to_wire(row: Mapping[str, Any]) -> Customer:
     updated_at = row["updated_at"]
     metadata = row["metadata"]
@@ -39,9 +52,9 @@ def to_wire(row: Mapping[str, Any]) -> Customer:
         birthdate=row["birthdate"],
         birthday=row["birthday"],
         address=Address(*(row[c] for c in ADDRESS_COLUMNS)) if row["address_set"] else None,
-        summary=EMPTY_SUMMARY,
-        loyalty=EMPTY_LOYALTY,
-        referrals=EMPTY_REFERRALS,
+        summary=_holding(row, "summary", EMPTY_SUMMARY),
+        loyalty=_holding(row, "loyalty", EMPTY_LOYALTY),
+        referrals=_holding(row, "referrals", EMPTY_REFERRALS),
         metadata=metadata_raw,
         system_metadata=EMPTY_OBJECT,
         created_at=format_ms(row["created_at"]),

@@ -84,10 +84,17 @@ def _customer_columns() -> list[sa.Column]:
     ]
 
 
+# What the customer holds, kept by the redeemables package in the transaction that changes a
+# holding, so reading a customer needs no aggregate: the wire `summary`, `loyalty` and
+# `referrals` objects, NULL while the customer holds nothing. Not part of CUSTOMER_COLUMNS: no
+# customer write (single, bulk or CSV) ever touches them.
+HOLDINGS_COLUMNS: tuple[str, ...] = ("summary", "loyalty", "referrals")
+
 customer = sa.Table(
     "customer",
     metadata,
     *_customer_columns(),
+    *(sa.Column(name, Json, nullable=True) for name in HOLDINGS_COLUMNS),
     sa.PrimaryKeyConstraint("project_id", "id"),
     sa.UniqueConstraint("project_id", "source_id"),
     sa.Index(None, "project_id", "created_at", "id"),
@@ -100,7 +107,7 @@ customer = sa.Table(
 # The customer's own columns (everything but the tenant key), in table order: the one list
 # that SELECTs, event snapshots and bulk writes are built from.
 CUSTOMER_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in customer.columns if c.name != "project_id"
+    c.name for c in customer.columns if c.name not in ("project_id", *HOLDINGS_COLUMNS)
 )
 
 # Soft-deleted customers move here: the live table stays free of tombstones, so its unique
@@ -220,4 +227,116 @@ segment_member = sa.Table(
     # would otherwise pick a segment-first key and scan the project's members).
     sa.PrimaryKeyConstraint("project_id", "customer_id", "segment_id"),
     sa.Index(None, "project_id", "segment_id"),
+)
+
+
+# --- what customers hold (the redeemables package) -----------------------------------------
+
+campaign = sa.Table(
+    "campaign",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    # DISCOUNT_COUPONS | GIFT_VOUCHERS | LOYALTY_PROGRAM | REFERRAL_PROGRAM
+    sa.Column("campaign_type", sa.String(32), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),  # AUTO_UPDATE | STATIC
+    # The voucher template as the wire `voucher` object (type, code_config, discount, gift,
+    # loyalty_card, redemption, is_referral_code).
+    sa.Column("voucher", Json, nullable=False),
+    sa.Column("auto_join", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("join_once", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("vouchers_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("start_date", Millis, nullable=True),
+    sa.Column("expiration_date", Millis, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("metadata", Json, nullable=False, server_default="{}"),
+    sa.Column("referral_program", Json, nullable=True),
+    # DONE | IN_PROGRESS | FAILED: the vouchers_count generation job (`async_action_id`).
+    sa.Column("vouchers_generation_status", sa.String(16), nullable=False),
+    sa.Column("async_action_id", sa.String(64), nullable=True),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.UniqueConstraint("project_id", "name"),
+    sa.Index(None, "project_id", "created_at", "id"),
+)
+
+voucher = sa.Table(
+    "voucher",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("campaign_id", sa.String(64), nullable=True),  # NULL: a standalone voucher
+    sa.Column("category", sa.Text, nullable=True),
+    sa.Column("type", sa.String(16), nullable=False),  # DISCOUNT_VOUCHER|GIFT_VOUCHER|LOYALTY_CARD
+    sa.Column("discount", Json, nullable=True),
+    sa.Column("gift_amount", sa.BigInteger, nullable=True),
+    sa.Column("gift_balance", sa.BigInteger, nullable=True),
+    sa.Column("gift_effect", sa.String(32), nullable=True),
+    sa.Column("loyalty_points", sa.BigInteger, nullable=True),
+    sa.Column("loyalty_balance", sa.BigInteger, nullable=True),
+    sa.Column("redemption_quantity", sa.BigInteger, nullable=True),  # NULL: unlimited
+    sa.Column("redeemed_quantity", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("start_date", Millis, nullable=True),
+    sa.Column("expiration_date", Millis, nullable=True),
+    sa.Column("validity_timeframe", Json, nullable=True),
+    sa.Column("validity_day_of_week", Json, nullable=True),
+    sa.Column("validity_hours", Json, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("additional_info", sa.Text, nullable=True),
+    sa.Column("metadata", Json, nullable=False, server_default="{}"),
+    sa.Column("is_referral_code", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("holder_id", sa.String(64), nullable=True),  # the customer it is published to
+    sa.Column("referrer_id", sa.String(64), nullable=True),
+    sa.Column("publish_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.UniqueConstraint("project_id", "code"),
+    # "the next free voucher of a campaign" and "the campaign's vouchers in order"
+    sa.Index(None, "project_id", "campaign_id", "holder_id", "created_at", "id"),
+    sa.Index(None, "project_id", "holder_id"),
+)
+
+# A voucher tied to a customer (WIRE-FORMAT §3.5): OWNER by publication or loyalty membership,
+# REFERRER for a published referral code, REFEREE when a referrer adds the customer. The
+# campaign and voucher types are copied in so the redeemables list filters without joins.
+redeemable_holder = sa.Table(
+    "redeemable_holder",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),  # rh_ + time-ordered hex: id order = age
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("redeemable_id", sa.String(64), nullable=False),
+    sa.Column("redeemable_object", sa.String(16), nullable=False, server_default="voucher"),
+    sa.Column("holder_role", sa.String(16), nullable=False),  # OWNER | REFERRER | REFEREE
+    sa.Column("campaign_id", sa.String(64), nullable=True),
+    sa.Column("campaign_type", sa.String(32), nullable=True),
+    sa.Column("voucher_type", sa.String(16), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.UniqueConstraint("project_id", "redeemable_id", "customer_id", "holder_role"),
+    sa.Index(None, "project_id", "customer_id", "id"),
+)
+
+publication = sa.Table(
+    "publication",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    # The caller's publication id: a retry with the same source_id returns this publication.
+    sa.Column("source_id", sa.Text, nullable=True),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("voucher_id", sa.String(64), nullable=False),
+    sa.Column("campaign_id", sa.String(64), nullable=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("metadata", Json, nullable=False, server_default="{}"),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "project_id", "source_id"),
+    sa.Index(None, "project_id", "customer_id"),
+    sa.Index(None, "project_id", "voucher_id"),
 )
