@@ -340,3 +340,50 @@ publication = sa.Table(
     sa.Index(None, "project_id", "customer_id"),
     sa.Index(None, "project_id", "voucher_id"),
 )
+
+# --- OAuth, rate limits, idempotency (issue 6) ------------------------------------------------
+
+# OAuth 2.0 client-credentials tokens. Only the sha256 of a token is stored; a revoked or
+# expired token fails on every API process because each check reads this table (or a cache
+# that a revocation cannot outlive by more than its short TTL).
+oauth_token = sa.Table(
+    "oauth_token",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(100), nullable=False),  # the app id that asked for it
+    sa.Column("scope", sa.Text, nullable=False),  # space-separated
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("expires_at", Millis, nullable=False),
+    sa.Column("revoked_at", Millis, nullable=True),
+    sa.Index(None, "project_id", "expires_at"),
+)
+
+# Per-project request budgets: one row per (project, limit kind, fixed window); every API
+# process adds to the same row, so the budget holds across processes.
+rate_limit_window = sa.Table(
+    "rate_limit_window",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),  # api_calls | bulk_api_calls
+    sa.Column("window_start", Millis, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "kind", "window_start"),
+)
+
+# Stored first responses of requests sent with an `Idempotency-Key` header (kept 24 h).
+idempotency_key = sa.Table(
+    "idempotency_key",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),  # method + path + body digest
+    sa.Column("state", sa.String(16), nullable=False),  # IN_PROGRESS | DONE
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("response_headers", Json, nullable=True),
+    sa.Column("response_body", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("expires_at", Millis, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "key"),
+    sa.Index(None, "expires_at"),
+)
