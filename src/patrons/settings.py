@@ -40,6 +40,14 @@ class Settings:
     log_format: str = "json"  # json | text
     # One log line per request (method, route template, status, duration, request id).
     access_log: bool = True
+    # Lifetime of an OAuth access token (Voucherify: 900 s).
+    oauth_token_ttl_seconds: int = 900
+    # Per-project request budgets per fixed window; 0 turns a budget off (the default).
+    # Bulk endpoints (bulk/async, metadata/async, importCSV) spend `bulk_api_calls` when it is
+    # set, else `api_calls`.
+    rate_limit_api_calls: int = 0
+    rate_limit_bulk_api_calls: int = 0
+    rate_limit_window_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -60,4 +68,14 @@ class Settings:
             log_level=env.get("PATRONS_LOG_LEVEL") or d.log_level,
             log_format=env.get("PATRONS_LOG_FORMAT") or d.log_format,
             access_log=_flag(env.get("PATRONS_ACCESS_LOG"), d.access_log),
+            oauth_token_ttl_seconds=_int(
+                "PATRONS_OAUTH_TOKEN_TTL_SECONDS", d.oauth_token_ttl_seconds
+            ),
+            rate_limit_api_calls=_int("PATRONS_RATE_LIMIT_API_CALLS", d.rate_limit_api_calls),
+            rate_limit_bulk_api_calls=_int(
+                "PATRONS_RATE_LIMIT_BULK_API_CALLS", d.rate_limit_bulk_api_calls
+            ),
+            rate_limit_window_seconds=_int(
+                "PATRONS_RATE_LIMIT_WINDOW_SECONDS", d.rate_limit_window_seconds
+            ),
         )

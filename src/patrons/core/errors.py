@@ -43,6 +43,40 @@ class Unauthorized(PatronsError):
     message = "Unauthorized"
 
 
+class MissingParameters(PatronsError):
+    """An OAuth form without a required field (`grant_type`, `scope`, `access_token`)."""
+
+    status = 400
+    key = "missing_parameters"
+    message = "Missing parameters"
+
+
+class InvalidGrantType(PatronsError):
+    status = 400
+    key = "invalid_grant_type"
+    message = "Invalid grant_type"
+
+
+class InvalidScope(PatronsError):
+    """The message names the rejected values, as Voucherify's does (`Invalid scope: a,b`)."""
+
+    status = 400
+    key = "invalid_scope"
+    message = "Invalid scope"
+
+    def __init__(self, values: str) -> None:
+        super().__init__()
+        self.message = f"Invalid scope: {values}"
+
+
+class MissingPermission(PatronsError):
+    """Authenticated, but not allowed here (an OAuth token without a fitting scope)."""
+
+    status = 403
+    key = "missing_required_permission"
+    message = "Missing permission"
+
+
 class NotFound(PatronsError):
     status = 404
     key = "not_found"
@@ -57,6 +91,14 @@ class NotFound(PatronsError):
 
 
 class RouteNotFound(PatronsError):
+    status = 404
+    key = "not_found"
+    message = "Resource not found"
+
+
+class TokenNotFound(PatronsError):
+    """Revoking an unknown or inactive OAuth token; the token itself is never echoed back."""
+
     status = 404
     key = "not_found"
     message = "Resource not found"
@@ -90,6 +132,14 @@ class UnsupportedMediaType(PatronsError):
     status = 415
     key = None
     message = "Unsupported Media Type"
+
+
+class TooManyRequests(PatronsError):
+    """A spent rate-limit budget. Voucherify's 429 body is just `code` and `message`."""
+
+    status = 429
+    key = None
+    message = "Too many requests hit the API too quickly."
 
 
 class InternalError(PatronsError):
