@@ -16,10 +16,13 @@ from patrons.api.docs import HANDLERS as DOCS_HANDLERS
 from patrons.api.errors import exception_handler
 from patrons.api.gateway import Gateway
 from patrons.api.health import HANDLERS as HEALTH_HANDLERS
+from patrons.api.rate_limits import RateLimiter
 from patrons.api.requests import provide_db, provide_project
 from patrons.async_actions.router import router as async_actions_router
 from patrons.customers.router import router as customers_router
 from patrons.db import database
+from patrons.oauth.router import router as oauth_router
+from patrons.oauth.service import BearerAuthenticator
 from patrons.observability import configure_logging
 from patrons.projects.service import Authenticator
 from patrons.segments.router import router as segments_router
@@ -53,6 +56,9 @@ def create_app(settings: Settings | None = None) -> Any:
         app.state.db = db
         gateway.authenticator = Authenticator(db, ttl=settings.auth_cache_seconds)
         gateway.db = db
+        gateway.bearer = BearerAuthenticator(db)
+        gateway.rate_limiter = RateLimiter.from_settings(db, settings)
+        app.state.oauth_token_ttl_seconds = settings.oauth_token_ttl_seconds
         checkpoint = (
             asyncio.create_task(_checkpoint_loop(db))
             if isinstance(db, database.SqliteDatabase)
@@ -84,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Any:
             customers_router,
             async_actions_router,
             segments_router,
+            oauth_router,
             *HEALTH_HANDLERS,
             *DOCS_HANDLERS,
         ],

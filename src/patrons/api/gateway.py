@@ -6,7 +6,9 @@
 - Answers GET /v1/customers/{id} itself (api/fast_lane.py).
 - Measures every request (metrics and one access-log line, by route template).
 - Gives every request an id (`v-…`), sent back as `X-Request-Id` and used in errors.
-- Authenticates `/v1/` requests by X-App-Id/X-App-Token before any routing or body reading.
+- Authenticates `/v1/` requests by X-App-Id/X-App-Token or an OAuth Bearer token before any
+  routing or body reading, then spends the project's rate-limit budget (api/rate_limits.py)
+  when limits are on.
 - Rejects a declared Content-Length above the limit before reading the body.
 """
 
@@ -17,9 +19,11 @@ from typing import Any
 from patrons import observability
 from patrons.api import fast_lane
 from patrons.api.errors import JSON, error_body
+from patrons.api.rate_limits import RateLimiter
 from patrons.core import ids
-from patrons.core.errors import PatronsError, PayloadTooLarge
+from patrons.core.errors import PatronsError, PayloadTooLarge, TooManyRequests
 from patrons.db.database import Database
+from patrons.oauth.service import BearerAuthenticator
 from patrons.projects.service import Authenticator
 
 Scope = dict[str, Any]
@@ -31,6 +35,8 @@ class Gateway:
     ) -> None:
         self.app = app
         self.authenticator: Authenticator | None = authenticator
+        self.bearer: BearerAuthenticator | None = None  # set at start-up
+        self.rate_limiter: RateLimiter | None = None  # set at start-up when limits are on
         self.max_body = max_body
         self.db: Database | None = None  # set at start-up, for the fast lane
         self.access_log = access_log
@@ -76,6 +82,10 @@ class Gateway:
                 await self._reject(send, exc, request_id)
                 return
             scope["patrons_project"] = project
+            if self.rate_limiter is not None:
+                send = await self._spend_budget(scope, send, project.id, request_id)
+                if send is None:
+                    return
             match = fast_lane.matches(scope)
             if match is not None and self.db is not None:
                 scope["patrons_route"] = fast_lane.ROUTE
@@ -96,16 +106,46 @@ class Gateway:
                     raise PayloadTooLarge(self.max_body)
 
     async def _authenticate(self, scope: Scope) -> Any:
-        app_id = app_token = None
+        app_id = app_token = authorization = None
         for name, value in scope["headers"]:
             if name == b"x-app-id":
                 app_id = value.decode("latin-1")
             elif name == b"x-app-token":
                 app_token = value.decode("latin-1")
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
+        # App keys win when sent (the SDKs always send them); a Bearer token is the alternative.
+        if app_id is None and app_token is None and authorization is not None:
+            assert self.bearer is not None
+            return await self.bearer.authenticate(authorization, scope["path"])
         assert self.authenticator is not None
         return await self.authenticator.authenticate(app_id, app_token)
 
-    async def _reject(self, send: Any, exc: PatronsError, request_id: str) -> None:
+    async def _spend_budget(self, scope: Scope, send: Any, project_id: str, request_id: str) -> Any:
+        """`send` with the rate-limit headers added, or None after answering 429 itself."""
+        assert self.rate_limiter is not None
+        verdict = await self.rate_limiter.hit(project_id, scope["method"], scope["path"])
+        if verdict is None:
+            return send
+        headers = verdict.headers()
+        if not verdict.allowed:
+            await self._reject(send, TooManyRequests(), request_id, headers)
+            return None
+
+        async def send_with_limits(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *headers]
+            await send(message)
+
+        return send_with_limits
+
+    async def _reject(
+        self,
+        send: Any,
+        exc: PatronsError,
+        request_id: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         body = error_body(exc, request_id)
         await send(
             {
@@ -114,6 +154,7 @@ class Gateway:
                 "headers": [
                     (b"content-type", JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
+                    *(headers or ()),
                 ],
             }
         )
