@@ -23,6 +23,8 @@ async def record_from_customers(
     event_source: str,
     extra: str | None,
     now: int,
+    campaign_id: str | None = None,
+    campaign_type: str | None = None,
 ) -> None:
     """One event per listed live customer, snapshotting its row in the same statement.
 
@@ -33,11 +35,12 @@ async def record_from_customers(
     kind = kind_of(conn)
     await conn.execute(
         "INSERT INTO customer_event (project_id, id, customer_id, type, category, group_id,"
-        " snapshot, extra, event_source, created_at)"
+        " snapshot, extra, event_source, created_at, campaign_id, campaign_type)"
         f" SELECT project_id, 'evcus_' || {dialect.random_hex_sql(kind, 18)}, id,"
         f" CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT),"
         f" {dialect.customer_snapshot_sql(kind)}, {dialect.json_param_sql(kind, '$5')},"
-        f" {dialect.json_param_sql(kind, '$6')}, CAST($7 AS BIGINT)"
+        f" {dialect.json_param_sql(kind, '$6')}, CAST($7 AS BIGINT),"
+        " CAST($9 AS TEXT), CAST($10 AS TEXT)"
         f" FROM customer WHERE project_id = $1 AND id IN {dialect.in_list_sql(kind, '$8')}",
         project_id,
         type_,
@@ -47,6 +50,8 @@ async def record_from_customers(
         event_source,
         now,
         dialect.list_param(kind, list(customer_ids)),
+        campaign_id,
+        campaign_type,
     )
 
 
@@ -89,4 +94,39 @@ async def count(
     conditions = " AND ".join(["project_id = $1", "customer_id = $2", *where])
     return await db.fetchval(
         f"SELECT COUNT(*) FROM customer_event WHERE {conditions}", project_id, customer_id, *args
+    )
+
+
+# --- permanent deletion (customers/erasure.py) ------------------------------------------------
+
+
+async def erase_customers(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> int:
+    """Delete every event of these customers (their snapshots hold the person); the count."""
+    kind = kind_of(conn)
+    rows = await conn.fetch(
+        "DELETE FROM customer_event WHERE project_id = $1"
+        f" AND customer_id IN {dialect.in_list_sql(kind, '$2')} RETURNING id",
+        project_id,
+        dialect.list_param(kind, list(customer_ids)),
+    )
+    return len(rows)
+
+
+async def extras_mentioning(conn: Conn, *, project_id: str, needle: str) -> list[Row]:
+    """Other customers' events whose `extra` payload contains the JSON text `needle`."""
+    kind = kind_of(conn)
+    return await conn.fetch(
+        "SELECT id, extra FROM customer_event WHERE project_id = $1 AND extra IS NOT NULL"
+        f" AND {dialect.text_contains(kind, 'CAST(extra AS TEXT)', '$2')}",
+        project_id,
+        needle,
+    )
+
+
+async def set_extra(conn: Conn, *, project_id: str, event_id: str, extra: str | None) -> None:
+    await conn.execute(
+        "UPDATE customer_event SET extra = $3 WHERE project_id = $1 AND id = $2",
+        project_id,
+        event_id,
+        extra,
     )

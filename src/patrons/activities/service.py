@@ -47,8 +47,12 @@ async def record(
     origin: Origin,
     extra: dict[str, Any] | None = None,
     now: int | None = None,
+    campaign: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """One `type_` event per customer, with each customer's current row as its snapshot."""
+    """One `type_` event per customer, with each customer's current row as its snapshot.
+
+    `campaign` is the (campaign_id, campaign_type) the event is about, for the list filters.
+    """
     if type_ not in EVENT_TYPES:  # the Python SDK rejects any other value
         raise ValueError(f"unknown event type {type_}")
     category = category_of(type_)
@@ -64,6 +68,8 @@ async def record(
         ).decode(),
         extra=None if extra is None else msgspec.json.encode(extra).decode(),
         now=now_ms() if now is None else now,
+        campaign_id=campaign[0],
+        campaign_type=campaign[1],
     )
 
 

@@ -25,6 +25,7 @@ from patrons.oauth.router import router as oauth_router
 from patrons.oauth.service import BearerAuthenticator
 from patrons.observability import configure_logging
 from patrons.projects.service import Authenticator
+from patrons.redeemables.router import router as redeemables_router
 from patrons.segments.router import router as segments_router
 from patrons.settings import Settings
 from patrons.worker.runner import Worker
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Any:
             customers_router,
             async_actions_router,
             segments_router,
+            redeemables_router,
             oauth_router,
             *HEALTH_HANDLERS,
             *DOCS_HANDLERS,

@@ -59,3 +59,21 @@ def worker_id() -> str:
 
 def segment_id() -> str:
     return "seg_" + _alnum(24)
+
+
+def campaign_id() -> str:
+    return "camp_" + _alnum(24)
+
+
+def voucher_id() -> str:
+    return "v_" + _alnum(32)
+
+
+def publication_id() -> str:
+    return "pub_" + _alnum(24)
+
+
+def holder_id(now_ms: int) -> str:
+    """`rh_` + 18 hex: the millisecond clock first, so id order is creation order (the
+    redeemables list pages and sorts by id), then randomness."""
+    return f"rh_{now_ms:011x}{secrets.token_hex(4)[:7]}"

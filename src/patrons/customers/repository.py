@@ -160,3 +160,49 @@ async def fetch_by_ids(db: DB, *, project_id: str, customer_ids: Sequence[str]) 
         project_id,
         dialect.list_param(kind, list(customer_ids)),
     )
+
+
+# --- permanent deletion (customers/erasure.py) ------------------------------------------------
+
+
+async def deleted_by_id(db: DB, *, project_id: str, customer_id: str) -> Row | None:
+    """A soft-deleted customer (tombstone) by its `cust_` id."""
+    return await db.fetchrow(
+        f"SELECT {OWN_COLUMNS} FROM customer_deleted WHERE project_id = $1 AND id = $2",
+        project_id,
+        customer_id,
+    )
+
+
+async def deleted_by_source_id(db: DB, *, project_id: str, source_id: str) -> list[Row]:
+    """Every tombstone with this source_id, newest first (one person deleted more than once)."""
+    return await db.fetch(
+        f"SELECT {OWN_COLUMNS} FROM customer_deleted WHERE project_id = $1 AND source_id = $2"
+        " ORDER BY deleted_at DESC, id DESC",
+        project_id,
+        source_id,
+    )
+
+
+async def erase_rows(
+    conn: Conn, *, project_id: str, customer_ids: Sequence[str]
+) -> tuple[int, int]:
+    """Delete live rows and tombstones with these ids; (live deleted, tombstones deleted).
+
+    The live row goes first: on PostgreSQL its row lock makes a concurrent writer of the same
+    customer finish (and its event commit) before the erasure reads anything else.
+    """
+    kind = kind_of(conn)
+    ids = dialect.list_param(kind, list(customer_ids))
+    within = dialect.in_list_sql(kind, "$2")
+    live = await conn.fetch(
+        f"DELETE FROM customer WHERE project_id = $1 AND id IN {within} RETURNING id",
+        project_id,
+        ids,
+    )
+    dead = await conn.fetch(
+        f"DELETE FROM customer_deleted WHERE project_id = $1 AND id IN {within} RETURNING id",
+        project_id,
+        ids,
+    )
+    return len(live), len(dead)

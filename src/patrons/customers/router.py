@@ -8,11 +8,14 @@ from patrons.activities import service as activities
 from patrons.activities.schemas import ActivitiesList, ActivityList
 from patrons.api.requests import origin_of, query_params, read_json
 from patrons.core.paths import decode_path_id
-from patrons.customers import service
+from patrons.customers import erasure, service
 from patrons.customers.bulk_router import HANDLERS as BULK_HANDLERS
+from patrons.customers.erasure import PermanentDeletion
 from patrons.customers.schemas import Customer, CustomerCreate, CustomerList, CustomerUpdate
 from patrons.db.database import Database
 from patrons.projects.service import Project
+from patrons.redeemables import holders
+from patrons.redeemables.schemas import CustomerRedeemableList
 from patrons.segments import service as segments
 from patrons.segments.schemas import CustomerSegmentList
 
@@ -66,6 +69,16 @@ async def delete_customer(
         )
 
 
+@post("/{customer_id:str}/permanent-deletion", status_code=200)
+async def delete_customer_permanently(
+    customer_id: str, db: Database, project: Project
+) -> PermanentDeletion:
+    """GDPR erasure (customers/erasure.py). The body is ignored: the Python SDK sends none,
+    the JS SDK sends `{}`."""
+    async with db.transaction() as conn:
+        return await erasure.erase(conn, project_id=project.id, ref=decode_path_id(customer_id))
+
+
 @get("/{customer_id:str}/activity")
 async def list_customer_activity(
     request: Request, customer_id: str, db: Database, project: Project
@@ -88,16 +101,33 @@ async def list_customer_segments(
     return await segments.segments_of(db, project_id=project.id, customer=customer, ref=ref)
 
 
+@get("/{customer_id:str}/redeemables")
+async def list_customer_redeemables(
+    request: Request, customer_id: str, db: Database, project: Project
+) -> CustomerRedeemableList:
+    customer = await service.get_or_raise(
+        db, project_id=project.id, ref=decode_path_id(customer_id)
+    )
+    return await holders.customer_redeemables(
+        db, project_id=project.id, customer_id=customer["id"], query=request.scope["query_string"]
+    )
+
+
 @get("/{customer_id:str}/activities")
 async def list_customer_activities(
     request: Request, customer_id: str, db: Database, project: Project
 ) -> ActivitiesList:
-    """Deprecated by Voucherify, kept for older clients."""
-    customer = await service.get_or_raise(
-        db, project_id=project.id, ref=decode_path_id(customer_id)
-    )
+    """Deprecated by Voucherify, kept for older clients.
+
+    Unlike /activity, the spec documents no 404 here: an unknown customer has an empty list
+    (its query is still validated; no event belongs to the customer id "").
+    """
+    customer = await service.resolve(db, project_id=project.id, ref=decode_path_id(customer_id))
     return await activities.list_legacy(
-        db, project_id=project.id, customer_id=customer["id"], params=query_params(request)
+        db,
+        project_id=project.id,
+        customer_id="" if customer is None else customer["id"],
+        params=query_params(request),
     )
 
 
@@ -109,9 +139,11 @@ router = Router(
         get_customer,
         update_customer,
         delete_customer,
+        delete_customer_permanently,
         list_customer_activity,
         list_customer_activities,
         list_customer_segments,
+        list_customer_redeemables,
         *BULK_HANDLERS,
     ],
 )

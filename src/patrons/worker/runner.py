@@ -26,6 +26,7 @@ from patrons.customers.bulk_writer import record_written
 from patrons.customers.jobs import KINDS, JobKind
 from patrons.db import dialect
 from patrons.db.database import Database, Row
+from patrons.redeemables import generation
 
 log = logging.getLogger("patrons.worker")
 MAX_ATTEMPTS = 20  # claims of one job without a committed chunk before it is FAILED
@@ -61,6 +62,11 @@ class Worker:
         job = await self.claim()
         if job is None:
             return False
+        if job["type"] in generation.TYPES and job["attempts"] <= MAX_ATTEMPTS:
+            await generation.run_chunk(
+                self.db, job, owner=self.owner, chunk_rows=self.chunk_rows
+            )
+            return True
         kind = KINDS.get(job["type"])
         if kind is None or job["attempts"] > MAX_ATTEMPTS:
             await self._fail(job, "job could not be processed")

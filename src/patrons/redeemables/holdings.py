@@ -1,0 +1,112 @@
+"""The customer object's `summary`, `loyalty` and `referrals`, recomputed from what it holds.
+
+Called in the transaction of every change to a holding (publication, loyalty membership,
+referral holders, a voucher's balance, a deleted voucher), so reading a customer stays one
+primary-key lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from patrons.core.clock import format_ms
+from patrons.db.database import Conn
+from patrons.redeemables import repository
+
+
+async def refresh(conn: Conn, *, project_id: str, customer_ids: Iterable[str]) -> None:
+    for customer_id in sorted(set(customer_ids)):
+        summary, loyalty, referrals = await _compute(conn, project_id, customer_id)
+        await repository.set_holdings(
+            conn,
+            project_id=project_id,
+            customer_id=customer_id,
+            summary=summary,
+            loyalty=loyalty,
+            referrals=referrals,
+        )
+
+
+async def refresh_voucher_holders(conn: Conn, *, project_id: str, voucher_id: str) -> None:
+    holders = await repository.holders_of_voucher(
+        conn, project_id=project_id, voucher_id=voucher_id
+    )
+    await refresh(conn, project_id=project_id, customer_ids=[h["customer_id"] for h in holders])
+
+
+def _encode(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def _compute(
+    conn: Conn, project_id: str, customer_id: str
+) -> tuple[str | None, str | None, str | None]:
+    owned = await repository.owned_balances(conn, project_id=project_id, customer_id=customer_id)
+    referred = await repository.referred_by(conn, project_id=project_id, customer_id=customer_id)
+    if not owned and not referred:
+        return None, None, None  # NULL columns render the empty objects
+    referral_codes = [r["id"] for r in owned if r["holder_role"] == "REFERRER"]
+    referees = {
+        r["redeemable_id"]: r["n"]
+        for r in (
+            await repository.referees_per_code(
+                conn, project_id=project_id, voucher_ids=referral_codes
+            )
+            if referral_codes
+            else []
+        )
+    }
+    points = gift_to_go = referred_customers = 0
+    campaigns: dict[str, dict[str, Any]] = {}
+    for row in owned:
+        key = row["campaign_name"] or row["campaign_id"]
+        if row["type"] == "LOYALTY_CARD":
+            balance = row["loyalty_balance"] or 0
+            points += balance
+            if key is not None:
+                entry = campaigns.setdefault(key, {"points": 0, "referred_customers": 0})
+                entry["points"] += balance
+        elif row["type"] == "GIFT_VOUCHER" and row["holder_role"] == "OWNER":
+            gift_to_go += row["gift_balance"] or 0
+        if row["holder_role"] == "REFERRER":
+            count = referees.get(row["id"], 0)
+            referred_customers += count
+            if key is not None:
+                entry = campaigns.setdefault(key, {"points": 0, "referred_customers": 0})
+                entry["referred_customers"] += count
+    summary = {
+        "redemptions": {
+            "total_redeemed": 0,
+            "total_failed": 0,
+            "total_succeeded": 0,
+            "total_rolled_back": 0,
+            "total_rollback_failed": 0,
+            "total_rollback_succeeded": 0,
+            "gift": {"redeemed_amount": 0, "amount_to_go": gift_to_go},
+            "loyalty_card": {"redeemed_points": 0, "points_to_go": points},
+        },
+        "orders": {
+            "total_amount": 0,
+            "total_count": 0,
+            "average_amount": 0,
+            "last_order_amount": 0,
+        },
+    }
+    loyalty = {"points": points, "referred_customers": referred_customers, "campaigns": campaigns}
+    referrals = {
+        "total": len(referred),
+        "campaigns": [
+            {
+                "campaign_id": r["campaign_id"],
+                "referrer_id": r["referrer_id"],
+                "related_object_id": r["id"],
+                "related_object_type": "redeemable_holder",
+                "date": format_ms(r["created_at"]),
+            }
+            for r in referred
+        ],
+    }
+    return _encode(summary), _encode(loyalty), _encode(referrals)

@@ -1,0 +1,368 @@
+"""SQL for campaigns, vouchers, publications and redeemable holders.
+
+Every function takes `project_id` first; no query runs without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from patrons.db import dialect
+from patrons.db.database import Conn, Database, Row, kind_of
+
+DB = Database | Conn
+
+CAMPAIGN_COLUMNS = (
+    "id, name, description, campaign_type, type, voucher, auto_join, join_once,"
+    " vouchers_count, start_date, expiration_date, active, metadata, referral_program,"
+    " vouchers_generation_status, async_action_id, created_at, updated_at"
+)
+VOUCHER_FIELDS = (
+    "id",
+    "code",
+    "campaign_id",
+    "category",
+    "type",
+    "discount",
+    "gift_amount",
+    "gift_balance",
+    "gift_effect",
+    "loyalty_points",
+    "loyalty_balance",
+    "redemption_quantity",
+    "redeemed_quantity",
+    "start_date",
+    "expiration_date",
+    "validity_timeframe",
+    "validity_day_of_week",
+    "validity_hours",
+    "active",
+    "additional_info",
+    "metadata",
+    "is_referral_code",
+    "holder_id",
+    "referrer_id",
+    "publish_count",
+    "created_at",
+    "updated_at",
+)
+# A voucher with its campaign's name and type: everything the wire voucher needs.
+VOUCHER_SELECT = (
+    "SELECT " + ", ".join(f"v.{f}" for f in VOUCHER_FIELDS) + ","
+    " c.name AS campaign_name, c.campaign_type AS campaign_type"
+    " FROM voucher v LEFT JOIN campaign c"
+    " ON c.project_id = v.project_id AND c.id = v.campaign_id"
+)
+HOLDER_COLUMNS = (
+    "id, customer_id, redeemable_id, redeemable_object, holder_role, campaign_id,"
+    " campaign_type, voucher_type, created_at"
+)
+
+
+def _insert_sql(table: str, names: Sequence[str], returning: str = "") -> str:
+    marks = ", ".join(f"${i}" for i in range(1, len(names) + 2))
+    sql = f"INSERT INTO {table} (project_id, {', '.join(names)}) VALUES ({marks})"
+    return f"{sql} RETURNING {returning}" if returning else sql
+
+
+def _set_sql(changes: dict[str, Any], first: int) -> str:
+    return ", ".join(f"{column} = ${first + i}" for i, column in enumerate(changes))
+
+
+# --- campaigns --------------------------------------------------------------------------------
+
+
+async def insert_campaign(conn: Conn, *, project_id: str, values: dict[str, Any]) -> Row | None:
+    """The new campaign, or None when the project already has one of that name."""
+    sql = _insert_sql("campaign", list(values))
+    return await conn.fetchrow(
+        f"{sql} ON CONFLICT (project_id, name) DO NOTHING RETURNING {CAMPAIGN_COLUMNS}",
+        project_id,
+        *values.values(),
+    )
+
+
+async def get_campaign(db: DB, *, project_id: str, ref: str) -> Row | None:
+    """By id, or failing that by name (Voucherify accepts both in paths and bodies)."""
+    row = await db.fetchrow(
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE project_id = $1 AND id = $2",
+        project_id,
+        ref,
+    )
+    if row is not None:
+        return row
+    return await db.fetchrow(
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE project_id = $1 AND name = $2",
+        project_id,
+        ref,
+    )
+
+
+async def list_campaigns(
+    db: DB, *, project_id: str, campaign_type: str | None, descending: bool, limit: int, offset: int
+) -> list[Row]:
+    where, args = "project_id = $1", [project_id]
+    if campaign_type is not None:
+        where += " AND campaign_type = $2"
+        args.append(campaign_type)
+    direction = "DESC" if descending else "ASC"
+    return await db.fetch(
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE {where}"
+        f" ORDER BY created_at {direction}, id {direction} LIMIT {int(limit)} OFFSET {int(offset)}",
+        *args,
+    )
+
+
+async def count_campaigns(db: DB, *, project_id: str, campaign_type: str | None) -> int:
+    if campaign_type is None:
+        return await db.fetchval("SELECT COUNT(*) FROM campaign WHERE project_id = $1", project_id)
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM campaign WHERE project_id = $1 AND campaign_type = $2",
+        project_id,
+        campaign_type,
+    )
+
+
+async def set_generation(
+    conn: Conn, *, project_id: str, campaign_id: str, status: str, action_id: str | None, now: int
+) -> None:
+    await conn.execute(
+        "UPDATE campaign SET vouchers_generation_status = $3,"
+        " async_action_id = COALESCE($4, async_action_id), updated_at = $5"
+        " WHERE project_id = $1 AND id = $2",
+        project_id,
+        campaign_id,
+        status,
+        action_id,
+        now,
+    )
+
+
+async def count_vouchers(db: DB, *, project_id: str, campaign_id: str) -> int:
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM voucher WHERE project_id = $1 AND campaign_id = $2",
+        project_id,
+        campaign_id,
+    )
+
+
+# --- vouchers ---------------------------------------------------------------------------------
+
+
+async def insert_voucher(conn: Conn, *, project_id: str, values: dict[str, Any]) -> bool:
+    """False when the project already has a voucher with that code."""
+    sql = _insert_sql("voucher", list(values))
+    inserted = await conn.fetchval(
+        f"{sql} ON CONFLICT (project_id, code) DO NOTHING RETURNING id",
+        project_id,
+        *values.values(),
+    )
+    return inserted is not None
+
+
+async def get_voucher(db: DB, *, project_id: str, ref: str) -> Row | None:
+    """By code, or failing that by `v_` id."""
+    row = await db.fetchrow(
+        f"{VOUCHER_SELECT} WHERE v.project_id = $1 AND v.code = $2", project_id, ref
+    )
+    if row is None and ref.startswith("v_"):
+        row = await db.fetchrow(
+            f"{VOUCHER_SELECT} WHERE v.project_id = $1 AND v.id = $2", project_id, ref
+        )
+    return row
+
+
+async def get_voucher_by_id(db: DB, *, project_id: str, voucher_id: str) -> Row | None:
+    return await db.fetchrow(
+        f"{VOUCHER_SELECT} WHERE v.project_id = $1 AND v.id = $2", project_id, voucher_id
+    )
+
+
+async def lock_voucher(conn: Conn, *, project_id: str, voucher_id: str) -> None:
+    """Serialise writers of one voucher (PostgreSQL row lock; SQLite writers are serial)."""
+    if kind_of(conn) == dialect.POSTGRESQL:
+        await conn.execute(
+            "SELECT 1 FROM voucher WHERE project_id = $1 AND id = $2 FOR UPDATE",
+            project_id,
+            voucher_id,
+        )
+
+
+async def update_voucher(
+    conn: Conn, *, project_id: str, voucher_id: str, changes: dict[str, Any]
+) -> None:
+    await conn.execute(
+        f"UPDATE voucher SET {_set_sql(changes, 3)} WHERE project_id = $1 AND id = $2",
+        project_id,
+        voucher_id,
+        *changes.values(),
+    )
+
+
+async def delete_voucher(conn: Conn, *, project_id: str, voucher_id: str) -> None:
+    for table, column in (
+        ("redeemable_holder", "redeemable_id"),
+        ("publication", "voucher_id"),
+        ("voucher", "id"),
+    ):
+        await conn.execute(
+            f"DELETE FROM {table} WHERE project_id = $1 AND {column} = $2", project_id, voucher_id
+        )
+
+
+async def next_free_voucher(conn: Conn, *, project_id: str, campaign_id: str) -> str | None:
+    """The oldest unpublished active voucher of the campaign, locked for this transaction."""
+    lock = " FOR UPDATE SKIP LOCKED" if kind_of(conn) == dialect.POSTGRESQL else ""
+    return await conn.fetchval(
+        "SELECT id FROM voucher WHERE project_id = $1 AND campaign_id = $2"
+        " AND holder_id IS NULL AND publish_count = 0 AND active"
+        f" ORDER BY created_at, id LIMIT 1{lock}",
+        project_id,
+        campaign_id,
+    )
+
+
+async def campaign_voucher_of(
+    db: DB, *, project_id: str, campaign_id: str, customer_id: str
+) -> str | None:
+    """A voucher of the campaign already published to the customer (join_once, loyalty)."""
+    return await db.fetchval(
+        "SELECT id FROM voucher WHERE project_id = $1 AND campaign_id = $2 AND holder_id = $3"
+        " ORDER BY created_at, id LIMIT 1",
+        project_id,
+        campaign_id,
+        customer_id,
+    )
+
+
+# --- publications -----------------------------------------------------------------------------
+
+
+async def insert_publication(conn: Conn, *, project_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(_insert_sql("publication", list(values)), project_id, *values.values())
+
+
+async def publication_by_source_id(db: DB, *, project_id: str, source_id: str) -> Row | None:
+    return await db.fetchrow(
+        "SELECT id, source_id, customer_id, voucher_id, campaign_id, channel, metadata,"
+        " created_at FROM publication WHERE project_id = $1 AND source_id = $2"
+        " ORDER BY created_at, id LIMIT 1",
+        project_id,
+        source_id,
+    )
+
+
+# --- holders ----------------------------------------------------------------------------------
+
+
+async def insert_holder(conn: Conn, *, project_id: str, values: dict[str, Any]) -> Row | None:
+    """The new holder row, or None when the customer already holds the voucher in that role."""
+    sql = _insert_sql("redeemable_holder", list(values))
+    return await conn.fetchrow(
+        f"{sql} ON CONFLICT (project_id, redeemable_id, customer_id, holder_role) DO NOTHING"
+        f" RETURNING {HOLDER_COLUMNS}",
+        project_id,
+        *values.values(),
+    )
+
+
+async def get_holder(db: DB, *, project_id: str, holder_id: str) -> Row | None:
+    return await db.fetchrow(
+        f"SELECT {HOLDER_COLUMNS} FROM redeemable_holder WHERE project_id = $1 AND id = $2",
+        project_id,
+        holder_id,
+    )
+
+
+async def find_holder(
+    db: DB, *, project_id: str, voucher_id: str, customer_id: str, role: str
+) -> Row | None:
+    return await db.fetchrow(
+        f"SELECT {HOLDER_COLUMNS} FROM redeemable_holder WHERE project_id = $1"
+        " AND redeemable_id = $2 AND customer_id = $3 AND holder_role = $4",
+        project_id,
+        voucher_id,
+        customer_id,
+        role,
+    )
+
+
+async def delete_holder(conn: Conn, *, project_id: str, holder_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM redeemable_holder WHERE project_id = $1 AND id = $2", project_id, holder_id
+    )
+
+
+async def holders_of_voucher(
+    db: DB, *, project_id: str, voucher_id: str, role: str | None = None
+) -> list[Row]:
+    extra, args = ("", []) if role is None else (" AND holder_role = $3", [role])
+    return await db.fetch(
+        f"SELECT {HOLDER_COLUMNS} FROM redeemable_holder WHERE project_id = $1"
+        f" AND redeemable_id = $2{extra} ORDER BY id",
+        project_id,
+        voucher_id,
+        *args,
+    )
+
+
+# --- what a customer holds (the customer object's summary/loyalty/referrals) ------------------
+
+
+async def owned_balances(db: DB, *, project_id: str, customer_id: str) -> list[Row]:
+    """The customer's OWNER/REFERRER vouchers with their campaign and balances."""
+    return await db.fetch(
+        "SELECT h.holder_role, v.id, v.type, v.gift_balance, v.loyalty_balance,"
+        " c.id AS campaign_id, c.name AS campaign_name, c.campaign_type"
+        " FROM redeemable_holder h JOIN voucher v"
+        " ON v.project_id = h.project_id AND v.id = h.redeemable_id"
+        " LEFT JOIN campaign c ON c.project_id = v.project_id AND c.id = v.campaign_id"
+        " WHERE h.project_id = $1 AND h.customer_id = $2 AND h.holder_role <> 'REFEREE'",
+        project_id,
+        customer_id,
+    )
+
+
+async def referees_per_code(db: DB, *, project_id: str, voucher_ids: Sequence[str]) -> list[Row]:
+    kind = kind_of(db)
+    return await db.fetch(
+        "SELECT redeemable_id, COUNT(*) AS n FROM redeemable_holder"
+        " WHERE project_id = $1 AND holder_role = 'REFEREE'"
+        f" AND redeemable_id IN {dialect.in_list_sql(kind, '$2')} GROUP BY redeemable_id",
+        project_id,
+        dialect.list_param(kind, list(voucher_ids)),
+    )
+
+
+async def referred_by(db: DB, *, project_id: str, customer_id: str) -> list[Row]:
+    """The customer's REFEREE rows with the referral code's holder (the referrer)."""
+    return await db.fetch(
+        "SELECT h.id, h.campaign_id, h.created_at, v.holder_id AS referrer_id"
+        " FROM redeemable_holder h JOIN voucher v"
+        " ON v.project_id = h.project_id AND v.id = h.redeemable_id"
+        " WHERE h.project_id = $1 AND h.customer_id = $2 AND h.holder_role = 'REFEREE'"
+        " ORDER BY h.id",
+        project_id,
+        customer_id,
+    )
+
+
+async def set_holdings(
+    conn: Conn,
+    *,
+    project_id: str,
+    customer_id: str,
+    summary: str | None,
+    loyalty: str | None,
+    referrals: str | None,
+) -> None:
+    await conn.execute(
+        "UPDATE customer SET summary = $3, loyalty = $4, referrals = $5"
+        " WHERE project_id = $1 AND id = $2",
+        project_id,
+        customer_id,
+        summary,
+        loyalty,
+        referrals,
+    )
