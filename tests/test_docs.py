@@ -12,6 +12,16 @@ OFFICIAL = json.loads(
         Path(__file__).parents[1] / "src/patrons/api/contract/voucherify-openapi.json"
     ).read_text()
 )
+_OAUTH = Path(__file__).parents[2] / "shared/reference/more-openapi/oauth.json"
+if not _OAUTH.exists():
+    _OAUTH = Path(__file__).parents[1] / "src/patrons/api/contract/oauth.json"
+# The OAuth operations come from their own official file; its components join the main ones.
+_oauth = json.loads(_OAUTH.read_text())
+OFFICIAL["paths"].update(_oauth["paths"])
+for _section, _entries in _oauth["components"].items():
+    OFFICIAL["components"].setdefault(_section, {})
+    for _key, _value in _entries.items():
+        OFFICIAL["components"][_section].setdefault(_key, _value)
 METHODS = ("get", "put", "post", "delete")
 SERVED = {
     "list-customers",
@@ -31,6 +41,9 @@ SERVED = {
     "list-segment",
     "list-async-actions",
     "get-async-action",
+    "generate-oauth-token",
+    "introspect-oauth-token",
+    "revoke-oauth-token",
 }
 
 

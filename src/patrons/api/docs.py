@@ -18,6 +18,9 @@ from typing import Any
 from litestar import Litestar, Request, Response, get
 
 CONTRACT = Path(__file__).parent / "contract" / "voucherify-openapi.json"
+# Further official contracts (more-openapi/*.json, e.g. oauth.json) whose operations Patrons
+# serves: their paths and missing components are merged into the main one.
+EXTRA_CONTRACTS = ("oauth.json",)
 _PARAM = re.compile(r"\{[^}]*\}")
 _METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -40,7 +43,16 @@ def served_operations(app: Litestar) -> set[tuple[str, str]]:
 
 @cache
 def _contract() -> dict[str, Any]:
-    return json.loads(CONTRACT.read_text())
+    spec = json.loads(CONTRACT.read_text())
+    for name in EXTRA_CONTRACTS:
+        extra = json.loads((CONTRACT.parent / name).read_text())
+        for path, item in extra["paths"].items():
+            spec["paths"].setdefault(path, item)
+        for section, entries in extra.get("components", {}).items():
+            merged = spec["components"].setdefault(section, {})
+            for key, value in entries.items():
+                merged.setdefault(key, value)
+    return spec
 
 
 def document(app: Litestar, base_url: str) -> dict[str, Any]:
