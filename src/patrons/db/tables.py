@@ -344,8 +344,8 @@ publication = sa.Table(
 # --- OAuth, rate limits, idempotency (issue 6) ------------------------------------------------
 
 # OAuth 2.0 client-credentials tokens. Only the sha256 of a token is stored; a revoked or
-# expired token fails on every API process because each check reads this table (or a cache
-# that a revocation cannot outlive by more than its short TTL).
+# expired token fails at once on every API process because each Bearer call reads this table
+# (no cache). Expired rows are pruned a day later, when the project next gets a token.
 oauth_token = sa.Table(
     "oauth_token",
     metadata,
