@@ -12,16 +12,26 @@ OFFICIAL = json.loads(
         Path(__file__).parents[1] / "src/patrons/api/contract/voucherify-openapi.json"
     ).read_text()
 )
-_OAUTH = Path(__file__).parents[2] / "shared/reference/more-openapi/oauth.json"
-if not _OAUTH.exists():
-    _OAUTH = Path(__file__).parents[1] / "src/patrons/api/contract/oauth.json"
-# The OAuth operations come from their own official file; its components join the main ones.
-_oauth = json.loads(_OAUTH.read_text())
-OFFICIAL["paths"].update(_oauth["paths"])
-for _section, _entries in _oauth["components"].items():
-    OFFICIAL["components"].setdefault(_section, {})
-    for _key, _value in _entries.items():
-        OFFICIAL["components"][_section].setdefault(_key, _value)
+# Operations from the further official contracts (more-openapi/*.json) join the main ones,
+# their components merged in (the main document's win), as api/docs.py does.
+EXTRA_CONTRACTS = (
+    "oauth.json",
+    "campaigns.json",
+    "vouchers.json",
+    "publications.json",
+    "loyalties.json",
+)
+for _name in EXTRA_CONTRACTS:
+    _file = Path(__file__).parents[2] / "shared/reference/more-openapi" / _name
+    if not _file.exists():
+        _file = Path(__file__).parents[1] / "src/patrons/api/contract" / _name
+    _extra = json.loads(_file.read_text())
+    for _path, _item in _extra["paths"].items():
+        OFFICIAL["paths"].setdefault(_path, _item)
+    for _section, _entries in _extra.get("components", {}).items():
+        OFFICIAL["components"].setdefault(_section, {})
+        for _key, _value in _entries.items():
+            OFFICIAL["components"][_section].setdefault(_key, _value)
 METHODS = ("get", "put", "post", "delete")
 SERVED = {
     "list-customers",
@@ -44,6 +54,21 @@ SERVED = {
     "generate-oauth-token",
     "introspect-oauth-token",
     "revoke-oauth-token",
+    "list-customer-redeemables",
+    "customer-permanently-deletion",
+    "create-campaign",
+    "list-campaigns",
+    "get-campaign",
+    "generate-random-code",
+    "create-voucher",
+    "get-voucher",
+    "update-voucher",
+    "delete-voucher",
+    "enable-voucher",
+    "disable-voucher",
+    "create-publication",
+    "create-publication-1",
+    "add-member",
 }
 
 

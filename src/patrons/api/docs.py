@@ -20,7 +20,13 @@ from litestar import Litestar, Request, Response, get
 CONTRACT = Path(__file__).parent / "contract" / "voucherify-openapi.json"
 # Further official contracts (more-openapi/*.json, e.g. oauth.json) whose operations Patrons
 # serves: their paths and missing components are merged into the main one.
-EXTRA_CONTRACTS = ("oauth.json",)
+EXTRA_CONTRACTS = (
+    "oauth.json",
+    "campaigns.json",
+    "vouchers.json",
+    "publications.json",
+    "loyalties.json",
+)
 _PARAM = re.compile(r"\{[^}]*\}")
 _METHODS = ("get", "put", "post", "delete", "patch")
 
