@@ -195,9 +195,10 @@ async def assign(
 async def _publish_one(
     conn: Conn, project_id: str, *, voucher_id: str, customer_id: str, now: int
 ) -> Row:
+    # Lock before reading: a concurrent publication of the same code must see our holder.
+    await repository.lock_voucher(conn, project_id=project_id, voucher_id=voucher_id)
     voucher = await repository.get_voucher_by_id(conn, project_id=project_id, voucher_id=voucher_id)
     assert voucher is not None
-    await repository.lock_voucher(conn, project_id=project_id, voucher_id=voucher_id)
     if voucher["holder_id"] == customer_id:
         await assign(
             conn,

@@ -192,6 +192,7 @@ def check_code(code: str) -> None:
 async def update(conn: Conn, *, project_id: str, code: str, body: VoucherWrite) -> Voucher:
     row = await get_row(conn, project_id=project_id, code=code)
     await repository.lock_voucher(conn, project_id=project_id, voucher_id=row["id"])
+    row = await get_row(conn, project_id=project_id, code=code)  # fresh, under the lock
     if body.type not in (UNSET, None) and body.type != row["type"]:
         raise InvalidPayload("Property .type cannot change")
     changes = _writable(body)
