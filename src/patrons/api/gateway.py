@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from patrons import observability
-from patrons.api import fast_lane
+from patrons.api import fast_lane, idempotency
 from patrons.api.errors import JSON, error_body
 from patrons.api.rate_limits import RateLimiter
 from patrons.core import ids
@@ -93,6 +93,24 @@ class Gateway:
                     match, send, db=self.db, project=project, request_id=request_id
                 )
                 return
+            # Idempotency-Key (api/idempotency.py): only keyed POST/PUT pay for the lookup.
+            if scope["method"] in idempotency.METHODS and self.db is not None:
+                raw_key = idempotency.key_of(scope)
+                if raw_key is not None:
+                    try:
+                        await idempotency.handle(
+                            self.app,
+                            scope,
+                            receive,
+                            send,
+                            db=self.db,
+                            project_id=project.id,
+                            raw_key=raw_key,
+                            max_body=self.max_body,
+                        )
+                    except PatronsError as exc:  # raised only before anything was sent
+                        await self._reject(send, exc, request_id)
+                    return
         await self.app(scope, receive, send)
 
     def _check_length(self, scope: Scope) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from patrons.db.database import Conn, Database, Row
+from patrons.db import dialect
+from patrons.db.database import Conn, Database, Row, kind_of
 
 DB = Database | Conn
 ACTIVE = ("ENQUEUED", "IN_PROGRESS")
@@ -220,3 +221,63 @@ async def counts_by_status(db: DB) -> dict[str, int]:
     """Jobs per status over every project: an operator's metric, not a tenant's view."""
     rows = await db.fetch("SELECT status, COUNT(*) AS n FROM async_action GROUP BY status")
     return {r["status"]: r["n"] for r in rows}
+
+
+# --- permanent deletion (customers/erasure.py) ------------------------------------------------
+
+
+async def active_with_payload(db: DB, *, project_id: str) -> list[Row]:
+    """The project's unfinished jobs that still hold a stored payload."""
+    return await db.fetch(
+        "SELECT a.id, a.payload_bytes FROM async_action a"
+        " WHERE a.project_id = $1 AND a.status IN ('ENQUEUED', 'IN_PROGRESS')"
+        " AND EXISTS (SELECT 1 FROM async_action_payload p"
+        " WHERE p.project_id = a.project_id AND p.action_id = a.id)"
+        " ORDER BY a.created_at, a.id",
+        project_id,
+    )
+
+
+async def drop_finished_payloads(conn: Conn, *, project_id: str) -> int:
+    """Delete payload pieces left behind by finished jobs (FAILED keeps them); the count.
+
+    Nothing reads a finished job's input again, so they go whole rather than being searched.
+    """
+    rows = await conn.fetch(
+        "DELETE FROM async_action_payload WHERE project_id = $1 AND action_id IN"
+        " (SELECT id FROM async_action WHERE project_id = $1 AND status IN ('DONE', 'FAILED'))"
+        " RETURNING seq",
+        project_id,
+    )
+    return len(rows)
+
+
+async def erase_failures(conn: Conn, *, project_id: str, source_id: str) -> int:
+    """Delete the per-row failures reported under this source_id; the count."""
+    rows = await conn.fetch(
+        "DELETE FROM async_action_failure WHERE project_id = $1 AND source_id = $2"
+        " RETURNING row_no",
+        project_id,
+        source_id,
+    )
+    return len(rows)
+
+
+async def results_mentioning(conn: Conn, *, project_id: str, needle: str) -> list[Row]:
+    """Jobs whose stored `result` contains the JSON text `needle`."""
+    condition = dialect.text_contains(kind_of(conn), "CAST(result AS TEXT)", "$2")
+    return await conn.fetch(
+        "SELECT id, result FROM async_action WHERE project_id = $1 AND result IS NOT NULL"
+        f" AND {condition}",
+        project_id,
+        needle,
+    )
+
+
+async def set_result(conn: Conn, *, project_id: str, action_id: str, result: str) -> None:
+    await conn.execute(
+        "UPDATE async_action SET result = $3 WHERE project_id = $1 AND id = $2",
+        project_id,
+        action_id,
+        result,
+    )

@@ -116,6 +116,36 @@ class DuplicateFound(PatronsError):
     message = "Duplicated resource found"
 
 
+class ResourceInUse(PatronsError):
+    """A permanent deletion blocked by a job that is still reading the person's data."""
+
+    status = 409
+    key = "resource_in_use"
+    message = "Resource in use"
+
+
+class InvalidIdempotencyKey(PatronsError):
+    status = 400
+    key = "invalid_idempotency_key"
+    message = "Invalid idempotency key"
+
+
+class IdempotencyKeyReused(PatronsError):
+    """The same Idempotency-Key with a different method, path, query or body."""
+
+    status = 409
+    key = "idempotency_key_reused"
+    message = "Idempotency key already used for a different request"
+
+
+class IdempotencyKeyInProgress(PatronsError):
+    """The first request with this key is still running (a retry may replay it later)."""
+
+    status = 409
+    key = "idempotency_key_in_progress"
+    message = "A request with this idempotency key is still being processed"
+
+
 class PayloadTooLarge(PatronsError):
     """Rendered in the boom shape Voucherify uses for 413, not the usual error object."""
 

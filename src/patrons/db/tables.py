@@ -371,17 +371,21 @@ rate_limit_window = sa.Table(
     sa.PrimaryKeyConstraint("project_id", "kind", "window_start"),
 )
 
-# Stored first responses of requests sent with an `Idempotency-Key` header (kept 24 h).
+# Stored first responses of requests sent with an `Idempotency-Key` header (kept 24 h). While
+# IN_PROGRESS, `expires_at` is the executing process's lease (a crashed process's key is taken
+# over after it); once DONE it is the end of the 24 h. The body is text (every /v1 response is
+# JSON) so a permanent deletion can search it on both databases.
 idempotency_key = sa.Table(
     "idempotency_key",
     metadata,
     sa.Column("project_id", sa.String(64), nullable=False),
     sa.Column("key", sa.String(255), nullable=False),
-    sa.Column("request_hash", sa.String(64), nullable=False),  # method + path + body digest
+    # sha256 of method + path + query + body
+    sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("state", sa.String(16), nullable=False),  # IN_PROGRESS | DONE
     sa.Column("response_status", sa.Integer, nullable=True),
     sa.Column("response_headers", Json, nullable=True),
-    sa.Column("response_body", sa.LargeBinary, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
     sa.Column("created_at", Millis, nullable=False),
     sa.Column("expires_at", Millis, nullable=False),
     sa.PrimaryKeyConstraint("project_id", "key"),

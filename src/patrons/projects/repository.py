@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from patrons.db.database import Conn, Database, Row
+from patrons.db import dialect
+from patrons.db.database import Conn, Database, Row, kind_of
 
 
 async def get_key(db: Database | Conn, *, app_id: str) -> Row | None:
@@ -72,3 +73,17 @@ async def list_keys(db: Database | Conn, *, project_id: str | None) -> list[Row]
 
 async def delete_key(conn: Conn, *, app_id: str) -> int:
     return await conn.execute("DELETE FROM api_key WHERE app_id = $1", app_id)
+
+
+async def erase_idempotent_responses(conn: Conn, *, project_id: str, needle: str) -> int:
+    """Permanent deletion: drop stored idempotent responses whose body contains `needle`
+    (a JSON string literal such as `"cust_…"`); the count. A retry of such a request with
+    its key then runs again instead of replaying the person's data."""
+    condition = dialect.text_contains(kind_of(conn), "response_body", "$2")
+    rows = await conn.fetch(
+        "DELETE FROM idempotency_key WHERE project_id = $1 AND response_body IS NOT NULL"
+        f" AND {condition} RETURNING key",
+        project_id,
+        needle,
+    )
+    return len(rows)

@@ -152,3 +152,15 @@ async def drop_customer(conn: Conn, *, project_id: str, customer_id: str) -> Non
         project_id,
         customer_id,
     )
+
+
+async def erase_customers(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> int:
+    """Permanent deletion: drop every stored membership of these customers; the count."""
+    kind = kind_of(conn)
+    rows = await conn.fetch(
+        "DELETE FROM segment_member WHERE project_id = $1"
+        f" AND customer_id IN {dialect.in_list_sql(kind, '$2')} RETURNING segment_id",
+        project_id,
+        dialect.list_param(kind, list(customer_ids)),
+    )
+    return len(rows)

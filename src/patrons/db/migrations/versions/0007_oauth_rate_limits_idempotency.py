@@ -34,7 +34,7 @@ def upgrade() -> None:
             sa.Text().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
-        sa.Column("response_body", sa.LargeBinary(), nullable=True),
+        sa.Column("response_body", sa.Text(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("project_id", "key", name=op.f("pk_idempotency_key")),

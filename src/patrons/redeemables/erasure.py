@@ -1,0 +1,100 @@
+"""SQL for erasing a customer from what customers hold (GDPR permanent deletion).
+
+Called by customers/erasure.py inside its one transaction. The customer's holder rows and
+publications go; the vouchers they held or referred with are unlinked (`holder_id` /
+`referrer_id` NULL) and their publish count drops by the publications removed, so a campaign
+voucher returns to the pool of free vouchers. Every function takes `project_id` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from patrons.db import dialect
+from patrons.db.database import Conn, Row, kind_of
+
+
+async def erase_holdings(
+    conn: Conn, *, project_id: str, customer_ids: Sequence[str]
+) -> dict[str, int]:
+    """Delete the customers' holder rows and publications; unlink their vouchers. Counts."""
+    kind = kind_of(conn)
+    ids = dialect.list_param(kind, list(customer_ids))
+    within = dialect.in_list_sql(kind, "$2")
+    published = await conn.fetch(
+        "SELECT voucher_id, COUNT(*) AS n FROM publication"
+        f" WHERE project_id = $1 AND customer_id IN {within} GROUP BY voucher_id",
+        project_id,
+        ids,
+    )
+    publications = await conn.fetch(
+        f"DELETE FROM publication WHERE project_id = $1 AND customer_id IN {within} RETURNING id",
+        project_id,
+        ids,
+    )
+    holders = await conn.fetch(
+        "DELETE FROM redeemable_holder"
+        f" WHERE project_id = $1 AND customer_id IN {within} RETURNING id",
+        project_id,
+        ids,
+    )
+    for row in published:
+        await conn.execute(
+            "UPDATE voucher SET publish_count = CASE WHEN publish_count > $3"
+            " THEN publish_count - $3 ELSE 0 END WHERE project_id = $1 AND id = $2",
+            project_id,
+            row["voucher_id"],
+            int(row["n"]),
+        )
+    held = await conn.fetch(
+        "UPDATE voucher SET holder_id = NULL"
+        f" WHERE project_id = $1 AND holder_id IN {within} RETURNING id",
+        project_id,
+        ids,
+    )
+    referred = await conn.fetch(
+        "UPDATE voucher SET referrer_id = NULL"
+        f" WHERE project_id = $1 AND referrer_id IN {within} RETURNING id",
+        project_id,
+        ids,
+    )
+    return {
+        "redeemables": len(holders),
+        "publications": len(publications),
+        "vouchers_released": len({r["id"] for r in held} | {r["id"] for r in referred}),
+    }
+
+
+async def holdings_mentioning(conn: Conn, *, project_id: str, needle: str) -> list[Row]:
+    """Other customers whose stored holdings (e.g. `referrals`) contain the JSON text `needle`."""
+    kind = kind_of(conn)
+    conditions = " OR ".join(
+        dialect.text_contains(kind, f"CAST({column} AS TEXT)", "$2")
+        for column in ("summary", "loyalty", "referrals")
+    )
+    return await conn.fetch(
+        f"SELECT id, summary, loyalty, referrals FROM customer"
+        f" WHERE project_id = $1 AND ({conditions})",
+        project_id,
+        needle,
+    )
+
+
+async def set_holdings_json(
+    conn: Conn,
+    *,
+    project_id: str,
+    customer_id: str,
+    summary: str | None,
+    loyalty: str | None,
+    referrals: str | None,
+) -> None:
+    await conn.execute(
+        "UPDATE customer SET summary = $3, loyalty = $4, referrals = $5"
+        " WHERE project_id = $1 AND id = $2",
+        project_id,
+        customer_id,
+        summary,
+        loyalty,
+        referrals,
+    )
