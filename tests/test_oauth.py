@@ -209,6 +209,26 @@ class TestBearerCalls:
             assert client.get("/v1/async-actions").status_code == 200
             assert_error(client.get("/v1/customers"), 403, "missing_required_permission")
 
+    @pytest.mark.parametrize(
+        ("scope", "allowed", "denied"),
+        [
+            ("campaigns", "/v1/campaigns", "/v1/vouchers/CODE"),
+            ("vouchers", "/v1/vouchers/CODE", "/v1/campaigns"),
+            ("referrals", "/v1/referrals/members/m/holders", "/v1/campaigns"),
+            ("api", "/v1/campaigns", None),
+        ],
+    )
+    def test_scopes_of_the_other_resources(
+        self, api: httpx.Client, server: Server, scope: str, allowed: str, denied: str | None
+    ) -> None:
+        with bearer(server, get_token(api, scope)) as client:
+            response = client.get(allowed)
+            assert response.status_code in (200, 404), response.text
+            if response.status_code == 404:
+                assert response.json()["key"] == "not_found"  # routed, just nothing there
+            if denied is not None:
+                assert_error(client.get(denied), 403, "missing_required_permission")
+
     def test_unknown_token_is_401(self, server: Server) -> None:
         with bearer(server, "not-a-token") as client:
             assert_error(client.get("/v1/customers"), 401, "unauthorized")
