@@ -12,7 +12,8 @@ What goes, in every table of db/tables.py:
   from other customers' event payloads (`extra`) and stored holdings (`referrals` …);
 - `segment_member` rows (static and auto-update memberships);
 - `redeemable_holder` and `publication` rows; vouchers they held or referred with are unlinked
-  and return to the pool (redeemables/erasure.py);
+  and return to the pool (redeemables/erasure.py); customers tied to the same vouchers
+  (referees of their code, their referrer) get their stored holdings recomputed;
 - async actions: `async_action_failure` rows reported under their source_id, entries naming
   them in finished jobs' `result`, and the leftover payload pieces of finished jobs (FAILED
   jobs keep theirs; nothing reads them again). A job still queued or running whose payload
@@ -42,6 +43,7 @@ from patrons.customers import repository
 from patrons.db.database import Conn, Row
 from patrons.projects import repository as projects
 from patrons.redeemables import erasure as redeemables
+from patrons.redeemables import holdings
 from patrons.segments import repository as segments
 
 
@@ -107,11 +109,15 @@ async def erase(conn: Conn, *, project_id: str, ref: str) -> PermanentDeletion:
     counts["segments"] = await segments.erase_customers(
         conn, project_id=project_id, customer_ids=person.customer_ids
     )
+    tied = await redeemables.co_holders(
+        conn, project_id=project_id, customer_ids=person.customer_ids
+    )
     counts.update(
         await redeemables.erase_holdings(
             conn, project_id=project_id, customer_ids=person.customer_ids
         )
     )
+    await holdings.refresh(conn, project_id=project_id, customer_ids=tied)
     counts.update(await _scrub_mentions(conn, project_id=project_id, person=person))
     failures = 0
     if person.source_id is not None:

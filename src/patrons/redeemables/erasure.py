@@ -98,3 +98,21 @@ async def set_holdings_json(
         loyalty,
         referrals,
     )
+
+
+async def co_holders(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> list[str]:
+    """Other customers tied to the same vouchers (referees of their referral code, the
+    referrer whose code they used): their stored holdings count the person and are
+    recomputed after the erasure."""
+    kind = kind_of(conn)
+    ids = dialect.list_param(kind, list(customer_ids))
+    rows = await conn.fetch(
+        "SELECT DISTINCT o.customer_id FROM redeemable_holder p JOIN redeemable_holder o"
+        " ON o.project_id = p.project_id AND o.redeemable_id = p.redeemable_id"
+        f" WHERE p.project_id = $1 AND p.customer_id IN {dialect.in_list_sql(kind, '$2')}"
+        f" AND o.customer_id NOT IN {dialect.in_list_sql(kind, '$3')}",
+        project_id,
+        ids,
+        ids,
+    )
+    return [r["customer_id"] for r in rows]
