@@ -14,9 +14,11 @@ class AsyncAction(Struct, kw_only=True):
     type: str
     status: str
     operation_status: str | UnsetType = UNSET
-    result: Raw | UnsetType | None = UNSET
+    # Absent (never null) until there is one: the spec types both as non-nullable, and the
+    # SDKs treat absent as None (WIRE-FORMAT §3.7).
+    result: Raw | UnsetType = UNSET
     created_at: str
-    updated_at: str | None = None
+    updated_at: str | UnsetType = UNSET
     request_id: str | None = None
     processing_time: int = 0
     progress: int = 0

@@ -61,17 +61,15 @@ def to_wire(row: Row, *, with_result: bool) -> AsyncAction:
         type=row["type"],
         status=row["status"],
         created_at=format_ms(row["created_at"]),
-        updated_at=None if row["updated_at"] is None else format_ms(row["updated_at"]),
+        updated_at=UNSET if row["updated_at"] is None else format_ms(row["updated_at"]),
         request_id=row["request_id"],
         processing_time=max(0, processing_time),
         progress=int(row["progress"]),
     )
     if row["operation_status"] is not None and row["type"] in _WITH_OPERATION_STATUS:
         action.operation_status = row["operation_status"]
-    if with_result:
-        action.result = Raw(row["result"].encode()) if row["result"] else None
-    else:
-        action.result = UNSET
+    if with_result and row["result"]:
+        action.result = Raw(row["result"].encode())
     return action
 
 

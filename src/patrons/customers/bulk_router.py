@@ -50,9 +50,8 @@ async def update_customers_in_bulk(
     items = await read_json(request, list[BulkItem])
     if not items:
         raise InvalidPayload("Property . must NOT have fewer than 1 items")
-    for index, item in enumerate(items):
-        if not item.source_id:
-            raise InvalidPayload(f"Property [{index}].source_id must NOT be empty")
+    # An empty source_id is a valid string on the wire: that row fails in the job's result
+    # (`errors[]`), the others are written.
     lines = [b'"bulk"', *(msgspec.json.encode(item) for item in items)]
     return await _enqueue(request, db, project, BULK_UPDATE, b"\n".join(lines) + b"\n")
 
@@ -64,8 +63,6 @@ async def update_customers_metadata_in_bulk(
     body = await read_json(request, MetadataBulk)
     if not body.source_ids:
         raise InvalidPayload("Property .source_ids must NOT have fewer than 1 items")
-    if any(not source_id for source_id in body.source_ids):
-        raise InvalidPayload("Property .source_ids must not contain empty strings")
     lines = [msgspec.json.encode(body.metadata), *map(msgspec.json.encode, body.source_ids)]
     return await _enqueue(request, db, project, METADATA_UPDATE, b"\n".join(lines) + b"\n")
 

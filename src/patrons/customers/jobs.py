@@ -15,6 +15,9 @@ IMPORT_CSV = "CUSTOMERS.IMPORT_CSV"
 BULK_UPDATE = "CUSTOMERS.BULK_UPDATE"
 METADATA_UPDATE = "CUSTOMERS.METADATA_UPDATE"
 
+# A bulk or metadata row whose source_id is "" identifies no customer: it fails on its own.
+EMPTY_SOURCE_ID = "source_id must NOT be empty"
+
 
 class BulkItem(CustomerUpdate, kw_only=True):
     """One element of POST /v1/customers/bulk/async (`source_id` is required)."""
@@ -51,10 +54,14 @@ class JobKind:
             return result, source_id
         if self.type == METADATA_UPDATE:
             source_id = msgspec.json.decode(raw, type=str)
+            if not source_id:
+                return EMPTY_SOURCE_ID, source_id
             return RowWrite(row_no, source_id, {"metadata": dict(context)}), source_id
         from patrons.customers.service import column_changes
 
         item = msgspec.json.decode(raw, type=BulkItem)
+        if not item.source_id:
+            return EMPTY_SOURCE_ID, item.source_id
         return RowWrite(row_no, item.source_id, column_changes(item)), item.source_id
 
     def result(self, *, done: int, failed: int, failures: list[Any], now_iso: str) -> dict:
