@@ -27,7 +27,7 @@ import msgspec
 
 from patrons.core.clock import format_ms
 from patrons.customers import repository
-from patrons.customers.repository import COLUMNS
+from patrons.customers.repository import OWN_COLUMNS as COLUMNS
 from patrons.db import database, migrate
 from patrons.projects import service as projects
 

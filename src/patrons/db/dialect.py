@@ -79,6 +79,14 @@ def in_list_sql(kind: str, placeholder: str) -> str:
     return f"(SELECT value FROM json_each({placeholder}))"
 
 
+def any_of_sql(kind: str, column: str, placeholder: str) -> str:
+    """`column` equals one of a list parameter (see list_param). PostgreSQL's `= ANY(array)`
+    plans as index lookups where `IN (SELECT unnest(…))` may plan as a semi-join scan."""
+    if kind == POSTGRESQL:
+        return f"{column} = ANY({placeholder}::text[])"
+    return f"{column} IN (SELECT value FROM json_each({placeholder}))"
+
+
 def list_param(kind: str, values: list[str]) -> object:
     if kind == POSTGRESQL:
         return values

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from msgspec import Struct
+from msgspec import UNSET, Struct, UnsetType
 
 from patrons.activities import service as activities
 from patrons.core import ids
@@ -43,7 +43,7 @@ class HolderList(Struct, kw_only=True):
     data: list[Holder]
     total: int
     has_more: bool
-    more_starting_after: str | None = None
+    more_starting_after: str | UnsetType = UNSET  # absent on the last page (not nullable)
 
 
 class MemberCreate(Struct, kw_only=True):
@@ -60,7 +60,7 @@ async def _vouchers_by_id(db: Database | Conn, project_id: str, voucher_ids: lis
     kind = kind_of(db)
     rows = await db.fetch(
         f"{repository.VOUCHER_SELECT} WHERE v.project_id = $1"
-        f" AND v.id IN {dialect.in_list_sql(kind, '$2')}",
+        f" AND {dialect.any_of_sql(kind, 'v.id', '$2')}",
         project_id,
         dialect.list_param(kind, sorted(set(voucher_ids))),
     )
@@ -105,7 +105,7 @@ async def customer_redeemables(
         data=items,
         total=total,
         has_more=has_more,
-        more_starting_after=rows[-1]["id"] if has_more and rows else None,
+        more_starting_after=rows[-1]["id"] if has_more and rows else UNSET,
     )
 
 
@@ -243,7 +243,7 @@ async def list_holders(
         data=[holder_to_wire(r) for r in rows],
         total=total,
         has_more=has_more,
-        more_starting_after=rows[-1]["id"] if has_more and rows else None,
+        more_starting_after=rows[-1]["id"] if has_more and rows else UNSET,
     )
 
 

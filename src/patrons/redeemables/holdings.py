@@ -44,35 +44,24 @@ def _encode(value: Any) -> str:
 async def _compute(
     conn: Conn, project_id: str, customer_id: str
 ) -> tuple[str | None, str | None, str | None]:
-    owned = await repository.owned_balances(conn, project_id=project_id, customer_id=customer_id)
+    owned = await repository.owned_totals(conn, project_id=project_id, customer_id=customer_id)
     referred = await repository.referred_by(conn, project_id=project_id, customer_id=customer_id)
     if not owned and not referred:
         return None, None, None  # NULL columns render the empty objects
-    referral_codes = [r["id"] for r in owned if r["holder_role"] == "REFERRER"]
-    referees = {
-        r["redeemable_id"]: r["n"]
-        for r in (
-            await repository.referees_per_code(
-                conn, project_id=project_id, voucher_ids=referral_codes
-            )
-            if referral_codes
-            else []
-        )
-    }
     points = gift_to_go = referred_customers = 0
     campaigns: dict[str, dict[str, Any]] = {}
     for row in owned:
         key = row["campaign_name"] or row["campaign_id"]
         if row["type"] == "LOYALTY_CARD":
-            balance = row["loyalty_balance"] or 0
+            balance = int(row["loyalty_balance"] or 0)
             points += balance
             if key is not None:
                 entry = campaigns.setdefault(key, {"points": 0, "referred_customers": 0})
                 entry["points"] += balance
         elif row["type"] == "GIFT_VOUCHER" and row["holder_role"] == "OWNER":
-            gift_to_go += row["gift_balance"] or 0
+            gift_to_go += int(row["gift_balance"] or 0)
         if row["holder_role"] == "REFERRER":
-            count = referees.get(row["id"], 0)
+            count = int(row["referees"] or 0)
             referred_customers += count
             if key is not None:
                 entry = campaigns.setdefault(key, {"points": 0, "referred_customers": 0})

@@ -98,8 +98,7 @@ def _text_condition(where: Where, column: str, name: str, op: str, value: Any) -
     values = _values(name, op, value)
     kind = where.kind
     if op in ("$in", "$not_in"):
-        placeholder = where.param(dialect.list_param(kind, values))
-        sql = f"{column} IN {dialect.in_list_sql(kind, placeholder)}"
+        sql = dialect.any_of_sql(kind, column, where.param(dialect.list_param(kind, values)))
         return sql if op == "$in" else f"({column} IS NULL OR NOT {sql})"
     first = values[0]
     if op == "$is":
@@ -220,7 +219,9 @@ async def page(
     direction = "DESC" if order == "-id" else "ASC"
     rows = await db.fetch(
         f"SELECT {HOLDER_COLUMNS} FROM redeemable_holder WHERE {conditions}"
-        f" ORDER BY {dialect.code_point_order(where.kind, 'id')} {direction} LIMIT {limit + 1}",
+        # Plain `id` order (not code-point): holder ids are `rh_` + lowercase hex, which every
+        # collation orders alike, and the (project, customer, id) index then serves the page.
+        f" ORDER BY id {direction} LIMIT {limit + 1}",
         *where.args,
     )
     return rows[:limit], total, len(rows) > limit

@@ -310,28 +310,22 @@ async def holders_of_voucher(
 # --- what a customer holds (the customer object's summary/loyalty/referrals) ------------------
 
 
-async def owned_balances(db: DB, *, project_id: str, customer_id: str) -> list[Row]:
-    """The customer's OWNER/REFERRER vouchers with their campaign and balances."""
+async def owned_totals(db: DB, *, project_id: str, customer_id: str) -> list[Row]:
+    """The customer's OWNER/REFERRER holdings summed per (role, voucher type, campaign), with
+    the number of referees on its referral codes: a few rows however much it holds."""
     return await db.fetch(
-        "SELECT h.holder_role, v.id, v.type, v.gift_balance, v.loyalty_balance,"
-        " c.id AS campaign_id, c.name AS campaign_name, c.campaign_type"
+        "SELECT h.holder_role, v.type, v.campaign_id, c.name AS campaign_name,"
+        " SUM(COALESCE(v.gift_balance, 0)) AS gift_balance,"
+        " SUM(COALESCE(v.loyalty_balance, 0)) AS loyalty_balance,"
+        " SUM((SELECT COUNT(*) FROM redeemable_holder r WHERE r.project_id = h.project_id"
+        "  AND r.redeemable_id = h.redeemable_id AND r.holder_role = 'REFEREE')) AS referees"
         " FROM redeemable_holder h JOIN voucher v"
         " ON v.project_id = h.project_id AND v.id = h.redeemable_id"
         " LEFT JOIN campaign c ON c.project_id = v.project_id AND c.id = v.campaign_id"
-        " WHERE h.project_id = $1 AND h.customer_id = $2 AND h.holder_role <> 'REFEREE'",
+        " WHERE h.project_id = $1 AND h.customer_id = $2 AND h.holder_role <> 'REFEREE'"
+        " GROUP BY h.holder_role, v.type, v.campaign_id, c.name",
         project_id,
         customer_id,
-    )
-
-
-async def referees_per_code(db: DB, *, project_id: str, voucher_ids: Sequence[str]) -> list[Row]:
-    kind = kind_of(db)
-    return await db.fetch(
-        "SELECT redeemable_id, COUNT(*) AS n FROM redeemable_holder"
-        " WHERE project_id = $1 AND holder_role = 'REFEREE'"
-        f" AND redeemable_id IN {dialect.in_list_sql(kind, '$2')} GROUP BY redeemable_id",
-        project_id,
-        dialect.list_param(kind, list(voucher_ids)),
     )
 
 
