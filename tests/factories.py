@@ -58,3 +58,74 @@ def wait_done(api: httpx.Client, action_id: str, timeout: float = 30.0) -> dict[
 def upload_csv(api: httpx.Client, text: str | bytes) -> httpx.Response:
     data = text.encode() if isinstance(text, str) else text
     return api.post("/v1/customers/importCSV", files={"file": ("customers.csv", data, "text/csv")})
+
+
+# --- redeemables: campaigns, vouchers, publications, holders ----------------------------------
+
+DISCOUNT = {"type": "PERCENT", "percent_off": 10}
+
+
+def create_campaign(api: httpx.Client, **overrides: Any) -> dict[str, Any]:
+    """A campaign (DISCOUNT_COUPONS, 10% off, no generated codes unless `vouchers_count`)."""
+    kind = overrides.get("campaign_type", "DISCOUNT_COUPONS")
+    voucher: dict[str, Any] = {
+        "DISCOUNT_COUPONS": {"type": "DISCOUNT_VOUCHER", "discount": DISCOUNT},
+        "REFERRAL_PROGRAM": {"type": "DISCOUNT_VOUCHER", "discount": DISCOUNT},
+        "GIFT_VOUCHERS": {"type": "GIFT_VOUCHER", "gift": {"amount": 5000}},
+        "LOYALTY_PROGRAM": {"type": "LOYALTY_CARD", "loyalty_card": {"points": 0}},
+    }[kind]
+    body: dict[str, Any] = {
+        "name": "camp-" + secrets.token_hex(4),
+        "campaign_type": kind,
+        "voucher": voucher,
+    }
+    body.update(overrides)
+    response = api.post("/v1/campaigns", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def create_voucher(api: httpx.Client, **overrides: Any) -> dict[str, Any]:
+    """A standalone discount voucher with a random code (POST /v1/vouchers)."""
+    body: dict[str, Any] = {"type": "DISCOUNT_VOUCHER", "discount": DISCOUNT}
+    body.update(overrides)
+    response = api.post("/v1/vouchers", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def publish(api: httpx.Client, customer: str | dict[str, Any], **body: Any) -> dict[str, Any]:
+    """POST /v1/publications for a customer given by source_id (str) or as an object."""
+    who = {"source_id": customer} if isinstance(customer, str) else customer
+    response = api.post("/v1/publications", json={"customer": who, **body})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def redeemables(api: httpx.Client, customer: str, params: Any = None) -> dict[str, Any]:
+    """GET /v1/customers/{customer}/redeemables (params: dict, list of pairs or a raw string)."""
+    from urllib.parse import quote
+
+    url = f"/v1/customers/{quote(customer, safe='')}/redeemables"
+    if isinstance(params, str):
+        response = api.get(f"{url}?{params}")
+    else:
+        response = api.get(url, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def db_fetch(backend_url: str, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Rows of one SQL statement (PostgreSQL `$n` placeholders; SQLite too) straight from the DB."""
+    import asyncio
+
+    from patrons.db import database
+
+    async def run() -> list[dict[str, Any]]:
+        db = await database.connect(backend_url, pg_pool_min=1, pg_pool_max=1)
+        try:
+            return [dict(r) for r in await db.fetch(sql, *args)]
+        finally:
+            await db.close()
+
+    return asyncio.run(run())

@@ -241,7 +241,11 @@ async def create(
         voucher = await repository.get_voucher(conn, project_id=project_id, ref=body.voucher)
         if voucher is None:
             raise NotFound("voucher", body.voucher)
-        voucher_ids = [voucher["id"]]
+        published = [
+            await _publish_one(
+                conn, project_id, voucher_id=voucher["id"], customer_id=customer["id"], now=now
+            )
+        ]
     else:
         name, count = (
             (body.campaign, 1)
@@ -255,13 +259,15 @@ async def create(
         campaign = await repository.get_campaign(conn, project_id=project_id, ref=name)
         if campaign is None:
             raise NotFound("campaign", name)
-        voucher_ids = []
+        # Each pick is published before the next, so the next free voucher is another one.
+        published = []
         for _ in range(count):
-            voucher_ids.append(await _pick(conn, project_id, campaign, customer["id"]))
-    published = [
-        await _publish_one(conn, project_id, voucher_id=v, customer_id=customer["id"], now=now)
-        for v in voucher_ids
-    ]
+            picked = await _pick(conn, project_id, campaign, customer["id"])
+            published.append(
+                await _publish_one(
+                    conn, project_id, voucher_id=picked, customer_id=customer["id"], now=now
+                )
+            )
     publication_id = ids.publication_id()
     for voucher in published:
         await repository.insert_publication(

@@ -221,7 +221,7 @@ class CustomerRedeemableList(Struct, kw_only=True):
     data: list[CustomerRedeemable]
     total: int
     has_more: bool
-    more_starting_after: str | None = None
+    more_starting_after: str | UnsetType = UNSET  # absent on the last page (not nullable)
 
 
 class Holder(Struct, kw_only=True):
