@@ -161,7 +161,7 @@ def compile_filters(filters: Any, where: Where, *, fields: tuple[str, ...]) -> N
             value = _given(raw)
             if op not in ops:
                 raise InvalidQueryParams(f"Property .filters.{name}.conditions.{op} is not allowed")
-            if value is None and op not in ("$has_value", "$is_unknown"):
+            if value is None:  # not given, `$has_value`/`$is_unknown` included: they take ""
                 continue
             if name == "created_at":
                 conditions.append(_date_condition(where, op, value, now))

@@ -193,8 +193,8 @@ async def update(conn: Conn, *, project_id: str, code: str, body: VoucherWrite) 
     row = await get_row(conn, project_id=project_id, code=code)
     await repository.lock_voucher(conn, project_id=project_id, voucher_id=row["id"])
     row = await get_row(conn, project_id=project_id, code=code)  # fresh, under the lock
-    if body.type not in (UNSET, None) and body.type != row["type"]:
-        raise InvalidPayload("Property .type cannot change")
+    # `type` cannot change and is ignored: the Python SDK's update body always sends its default
+    # DISCOUNT_VOUCHER, whatever the voucher is (a gift card, a loyalty card).
     changes = _writable(body)
     if row["type"] == "DISCOUNT_VOUCHER" and body.discount not in (UNSET, None):
         check_discount(body.discount)

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Raw
 
 from patrons.core.clock import format_ms
+from patrons.redeemables.codes import DEFAULT_CHARSET, DEFAULT_LENGTH
 from patrons.redeemables.schemas import Campaign, Holder, Voucher
 
 EMPTY_OBJECT = Raw(b"{}")
@@ -116,6 +117,15 @@ def status_of(row: Mapping[str, Any], now: int) -> str:
     return "ACTIVE"
 
 
+def _campaign_voucher(value: Any) -> Raw:
+    """The campaign's voucher template; the Python SDK's CampaignVoucher requires an object in
+    `code_config`, so a campaign created without one shows the defaults its codes use."""
+    template = msgspec.json.decode(value) if isinstance(value, str | bytes) else dict(value or {})
+    if template.get("code_config") is None:
+        template["code_config"] = {"length": DEFAULT_LENGTH, "charset": DEFAULT_CHARSET}
+    return Raw(msgspec.json.encode(template))
+
+
 def campaign_to_wire(row: Mapping[str, Any], *, vouchers_count: int) -> Campaign:
     return Campaign(
         id=row["id"],
@@ -123,7 +133,7 @@ def campaign_to_wire(row: Mapping[str, Any], *, vouchers_count: int) -> Campaign
         description=row["description"],
         campaign_type=row["campaign_type"],
         type=row["type"],
-        voucher=raw_json(row["voucher"]) or EMPTY_OBJECT,
+        voucher=_campaign_voucher(row["voucher"]),
         auto_join=bool(row["auto_join"]),
         join_once=bool(row["join_once"]),
         vouchers_count=vouchers_count,
