@@ -88,12 +88,7 @@ class TestEvents:
     def test_unknown_customer_is_404(self, api) -> None:
         body = assert_error(api.get("/v1/customers/nobody/activity"), 404, "not_found")
         assert body["resource_type"] == "customer"
-
-    def test_deprecated_activities_of_unknown_customer_is_empty(self, api) -> None:
-        """The spec documents only 200 here (schemathesis found the 404)."""
-        response = api.get("/v1/customers/nobody/activities")
-        assert response.status_code == 200, response.text
-        assert response.json() == {"object": "list", "data_ref": "data", "data": [], "total": 0}
+        assert_error(api.get("/v1/customers/nobody/activities"), 404, "not_found")
 
     def test_other_project_cannot_read_activity(self, api, other_api) -> None:
         c = create_customer(api, source_id="mine")

@@ -69,12 +69,10 @@ class TestFilters:
         assert {c["source_id"] for c in body["customers"]} == expected
         assert body["total"] == len(expected)
 
-    def test_unknown_segment_has_no_members(self, api) -> None:
-        """The spec documents only 200 for the list (schemathesis found the 404)."""
-        create_customer(api, source_id="someone")
+    def test_unknown_segment_is_404(self, api) -> None:
         response = api.get("/v1/customers", params={"segment_id": "seg_unknown"})
-        assert response.status_code == 200, response.text
-        assert (response.json()["customers"], response.json()["total"]) == ([], 0)
+        assert response.status_code == 404
+        assert response.json()["resource_type"] == "segment"
 
 
 class TestDateFilters:

@@ -143,6 +143,13 @@ def corrected(spec: dict[str, Any]) -> dict[str, Any]:
     #    200); Patrons cannot create a customer under a client-chosen id and answers 404
     #    not_found, as WIRE-FORMAT §4.1 assumes and README documents.
     spec["paths"]["/v1/customers"]["post"]["responses"]["404"] = _error("Customer not found")
+
+    # 7. 404s the SDK suites rely on (tests/test_js_sdk.py: "404 everywhere" after a delete;
+    #    tests/sdk, tests/test_segments.py): GET /v1/customers?segment_id= naming no segment of
+    #    the project, and the deprecated /activities of an unknown customer, as /activity does.
+    spec["paths"]["/v1/customers"]["get"]["responses"]["404"] = _error("Segment not found")
+    legacy = spec["paths"]["/v1/customers/{customerId}/activities"]["get"]
+    legacy["responses"]["404"] = _error("Customer not found")
     return spec
 
 

@@ -117,17 +117,12 @@ async def list_customer_redeemables(
 async def list_customer_activities(
     request: Request, customer_id: str, db: Database, project: Project
 ) -> ActivitiesList:
-    """Deprecated by Voucherify, kept for older clients.
-
-    Unlike /activity, the spec documents no 404 here: an unknown customer has an empty list
-    (its query is still validated; no event belongs to the customer id "").
-    """
-    customer = await service.resolve(db, project_id=project.id, ref=decode_path_id(customer_id))
+    """Deprecated by Voucherify, kept for older clients."""
+    customer = await service.get_or_raise(
+        db, project_id=project.id, ref=decode_path_id(customer_id)
+    )
     return await activities.list_legacy(
-        db,
-        project_id=project.id,
-        customer_id="" if customer is None else customer["id"],
-        params=query_params(request),
+        db, project_id=project.id, customer_id=customer["id"], params=query_params(request)
     )
 
 

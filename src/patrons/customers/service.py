@@ -171,12 +171,9 @@ async def delete(conn: Conn, *, project_id: str, ref: str, origin: Origin) -> No
 async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> CustomerList:
     q = listing.parse(params)
     if q.segment_id is not None:
-        try:
-            sql, segment_args = await segments.member_condition(
-                db, project_id=project_id, segment_id=q.segment_id, first_param=len(q.args) + 2
-            )
-        except NotFound:  # an unknown segment has no members (the spec documents only 200)
-            sql, segment_args = "1 = 0", []
+        sql, segment_args = await segments.member_condition(
+            db, project_id=project_id, segment_id=q.segment_id, first_param=len(q.args) + 2
+        )
         q.where.append(sql)
         q.args.extend(segment_args)
     where, args = list(q.where), list(q.args)
