@@ -5,7 +5,7 @@
 // The project behind APP_ID must be fresh (empty): some steps compare totals. Steps run in order;
 // a failing step is reported (with the HTTP exchanges that led to it) and the run goes on, so one
 // run shows every mismatch. Exit code 0 only if no step failed. Endpoints Patrons may not serve
-// yet (permanent deletion, customer redeemables) are skipped with a SKIP line when they 404.
+// yet (permanent deletion) are skipped with a SKIP line when they 404.
 //
 // Run by tests/test_js_sdk.py (pytest -m sdk) on SQLite and PostgreSQL.
 
@@ -896,15 +896,7 @@ await step('customers.deletePermanently: POST .../permanent-deletion with {}', a
 })
 
 await step('customers.listRedeemables: list envelope', async () => {
-  let body
-  try {
-    body = await client.customers.listRedeemables(TRICKY, { limit: 5 })
-  } catch (error) {
-    if (isMissingEndpoint(error)) {
-      throw new Skip(`GET /v1/customers/{id}/redeemables is not served yet (404: ${error.details})`)
-    }
-    throw error
-  }
+  const body = await client.customers.listRedeemables(TRICKY, { limit: 5 })
   assert.ok(wire.at(-1).url.includes('/v1/customers/a%20b%2Fc%40x.com/redeemables?limit=5'))
   assert.equal(body.object, 'list')
   assert.equal(body.data_ref, 'data')
@@ -912,6 +904,57 @@ await step('customers.listRedeemables: list envelope', async () => {
   assert.equal(body.total, 0)
   assert.equal(body.has_more, false)
   await rejects(client.customers.listRedeemables('no-such-customer'), { code: 404, resource_type: 'customer' })
+})
+
+await step('customers.listRedeemables: holdings made through campaigns, vouchers, publications, loyalties', async () => {
+  const discount = await client.vouchers.create({ code: 'JS a/b', type: 'DISCOUNT_VOUCHER', discount: { type: 'AMOUNT', amount_off: 500 } })
+  assert.ok(wire.at(-1).url.endsWith('/v1/vouchers/JS%20a%2Fb'), wire.at(-1).url)
+  assert.equal(discount.code, 'JS a/b')
+  const published = await client.distributions.publications.create({ voucher: 'JS a/b', customer: { source_id: TRICKY } })
+  assert.equal(published.voucher.holder_id, published.customer_id)
+  const gifts = await client.campaigns.create({
+    name: 'JS Gifts',
+    campaign_type: 'GIFT_VOUCHERS',
+    type: 'AUTO_UPDATE',
+    voucher: { type: 'GIFT_VOUCHER', gift: { amount: 2500 } },
+  })
+  assert.equal((await client.campaigns.get('JS Gifts')).id, gifts.id)
+  const gift = (await client.distributions.publications.create({ campaign: { name: 'JS Gifts' }, customer: { source_id: TRICKY } })).voucher
+  const club = await client.campaigns.create({
+    name: 'JS Club',
+    campaign_type: 'LOYALTY_PROGRAM',
+    voucher: { type: 'LOYALTY_CARD', loyalty_card: { points: 75 } },
+  })
+  const card = await client.loyalties.createMember(club.id, { customer: { source_id: TRICKY } })
+  assert.equal(card.loyalty_card.balance, 75)
+  await client.vouchers.update({ code: 'JS a/b', additional_info: 'via JS' })
+  assert.equal((await client.vouchers.get('JS a/b')).additional_info, 'via JS')
+
+  const all = await client.customers.listRedeemables(TRICKY, { limit: 10 })
+  assert.equal(all.total, 3)
+  assert.deepEqual(all.data.map((r) => r.voucher_type).sort(), ['DISCOUNT_VOUCHER', 'GIFT_VOUCHER', 'LOYALTY_CARD'])
+  for (const item of all.data) {
+    assert.match(item.id, /^rh_[0-9a-f]{18}$/)
+    assert.equal(item.holder_role, 'OWNER')
+    assert.equal(item.redeemable.status, 'ACTIVE')
+  }
+  const cards = await client.customers.listRedeemables(TRICKY, {
+    filters: { voucher_type: { conditions: { $in: ['LOYALTY_CARD', 'GIFT_VOUCHER'] } }, junction: 'and' },
+  })
+  assert.ok(wire.at(-1).url.includes('filters%5Bvoucher_type%5D%5Bconditions%5D%5B%24in%5D%5B0%5D=LOYALTY_CARD'), wire.at(-1).url)
+  assert.deepEqual(cards.data.map((r) => r.redeemable.voucher.code).sort(), [card.code, gift.code].sort())
+  const first = await client.customers.listRedeemables(TRICKY, { limit: 2, order: 'id' })
+  assert.equal(first.has_more, true)
+  const rest = await client.customers.listRedeemables(TRICKY, { limit: 2, order: 'id', starting_after_id: first.more_starting_after })
+  assert.equal(rest.has_more, false)
+  assert.deepEqual([...first.data, ...rest.data].map((r) => r.id), all.data.map((r) => r.id).reverse())
+
+  await client.vouchers.disable('JS a/b')
+  const disabled = await client.customers.listRedeemables(TRICKY, { filters: { voucher_type: { conditions: { $is: 'DISCOUNT_VOUCHER' } } } })
+  assert.equal(disabled.data[0].redeemable.status, 'DISABLED')
+  await client.vouchers.delete('JS a/b')
+  assert.equal((await client.customers.listRedeemables(TRICKY)).total, 2)
+  await rejects(client.vouchers.get('JS a/b'), { code: 404, key: 'not_found' })
 })
 
 // --------------------------------------------------------------------------------------------
