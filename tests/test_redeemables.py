@@ -520,6 +520,22 @@ class TestVoucherDelete:
         assert deleted[0]["data"]["data"]["customer"]["id"] == customer["id"]
         assert_error(api.delete("/v1/vouchers/DOOMED"), 404, "not_found")
 
+    def test_deleting_a_loyalty_card_drops_the_points(self, api) -> None:
+        club = create_campaign(
+            api,
+            campaign_type="LOYALTY_PROGRAM",
+            name="Gone Club",
+            voucher={"type": "LOYALTY_CARD", "loyalty_card": {"points": 30}},
+        )
+        card = api.post(
+            f"/v1/loyalties/{club['id']}/members", json={"customer": {"source_id": "pts"}}
+        ).json()
+        assert api.get("/v1/customers/pts").json()["loyalty"]["points"] == 30
+        assert api.delete(f"/v1/vouchers/{card['code']}").status_code == 204
+        after = api.get("/v1/customers/pts").json()
+        assert after["loyalty"] == {"points": 0, "referred_customers": 0, "campaigns": {}}
+        assert after["summary"]["redemptions"]["loyalty_card"]["points_to_go"] == 0
+
     def test_unheld_voucher_records_no_event(self, api, server, project) -> None:
         create_voucher(api, code="LONELY")
         assert api.delete("/v1/vouchers/LONELY").status_code == 204
@@ -679,6 +695,30 @@ class TestPublishByCampaign:
         assert re.fullmatch(r"AU-[A-Za-z0-9]{5}", one["code"])
         assert one["code"] != two["code"]
         assert api.get(f"/v1/campaigns/{campaign['id']}").json()["vouchers_count"] == 2
+
+    def test_concurrent_publications_get_distinct_codes(self, api, server, project) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        campaign = create_campaign(api, vouchers_count=8)
+        wait_done(api, campaign["async_action_id"])
+
+        def one(i: int) -> httpx.Response:
+            with httpx.Client(base_url=server.base_url, headers=project.headers) as client:
+                return client.post(
+                    "/v1/publications",
+                    json={
+                        "campaign": {"name": campaign["name"]},
+                        "customer": {"source_id": f"r{i}"},
+                    },
+                )
+
+        with ThreadPoolExecutor(8) as pool:
+            responses = list(pool.map(one, range(8)))
+        assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses]
+        codes = {r.json()["voucher"]["code"] for r in responses}
+        assert len(codes) == 8
+        rows = holder_rows(server, project, campaign_id=campaign["id"])
+        assert len({r["redeemable_id"] for r in rows}) == len(rows) == 8
 
     def test_unknown_campaign_is_404(self, api) -> None:
         response = api.post(

@@ -416,6 +416,17 @@ class TestListCustomerRedeemables:
             assert seen == sorted(seen, reverse=order == "-id")
             assert sorted(seen) == sorted(r.id for r in body.data)
 
+        # The events these calls recorded parse in the SDK's activity models.
+        activity = sdk.customers.list_customer_activity("sdk holder/1", limit=50)
+        types = sorted({e.type for e in activity.data})
+        assert types == [
+            "customer.created",
+            "customer.holder.assignment.created",
+            "customer.publication.succeeded",
+        ]
+        referrer_events = sdk.customers.list_customer_activity("sdk-buddy", limit=50)
+        assert "customer.holder.assignment.created" in {e.type for e in referrer_events.data}
+
         customer = sdk.customers.get_customer("sdk holder/1")
         assert customer.loyalty.points == 120
         assert customer.loyalty.referred_customers == 1
