@@ -166,13 +166,7 @@ for _method, _path in NOT_SERVED_YET:
 
 # Failures found in code this suite's author may not change (another package in progress):
 # expected to fail until fixed there. Remove an entry when its operation passes.
-KNOWN_FAILURES: dict[str, str] = {
-    "GET /v1/customers/{customerId}/redeemables": (
-        "400 invalid_query_params 'Property .filters.holder_role must hold .conditions' for"
-        " filters the spec allows (conditions is optional and extra keys are allowed); the spec"
-        " documents only 200/404 (found after `more_starting_after: null`, fixed in 193694c)"
-    ),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 # (backend, "METHOD /path") -> requests made
 REQUESTS: Counter[tuple[str, str]] = Counter()

@@ -149,15 +149,24 @@ def compile_filters(filters: Any, where: Where, *, fields: tuple[str, ...]) -> N
         raise InvalidQueryParams("Property .filters.junction must be one of and, or")
     now = now_ms()
     conditions: list[str] = []
+    # A field's filter object allows further properties in the spec, so keys beside
+    # `conditions` and condition names without `$` are ignored, as unknown JSON fields are. An
+    # unknown field, a field that is not an object, an unknown `$` operator (a typo would
+    # otherwise silently list everything) or a bad value for a known one is a 400.
     for name, spec in filters.items():
-        if name == "junction" or _given(spec) is None:
+        if name == "junction" or _given(spec) in (None, ""):  # `filters[id]=`: an empty object
             continue
         if name not in fields:
             raise InvalidQueryParams(f"Property .filters.{name} is not allowed")
-        if not isinstance(spec, dict) or not isinstance(spec.get("conditions", {}), dict):
-            raise InvalidQueryParams(f"Property .filters.{name} must hold .conditions")
+        if not isinstance(spec, dict):
+            raise InvalidQueryParams(f"Property .filters.{name} must be an object")
+        conditions_of = spec.get("conditions")
+        if not isinstance(conditions_of, dict):
+            continue
         ops = ENUM_OPS if name in ENUM_FIELDS else DATE_OPS if name == "created_at" else TEXT_OPS
-        for op, raw in spec.get("conditions", {}).items():
+        for op, raw in conditions_of.items():
+            if not op.startswith("$"):
+                continue
             value = _given(raw)
             if op not in ops:
                 raise InvalidQueryParams(f"Property .filters.{name}.conditions.{op} is not allowed")
