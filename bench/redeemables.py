@@ -19,9 +19,7 @@ Run: `.venv/bin/python bench/redeemables.py --db both --customers 50000 --holdin
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -38,26 +36,16 @@ from patrons.redeemables import campaigns, holders, publications
 from patrons.redeemables.publications import PublicationCampaign, PublicationCreate
 from patrons.redeemables.schemas import CampaignCreate, GiftWrite, VoucherTemplate
 
+
+def fmt3(times: list[float]) -> str:
+    return seed.fmt(times, digits=3)
+
+
 TEMPLATES = {
     "DISCOUNT_COUPONS": VoucherTemplate(discount={"type": "PERCENT", "percent_off": 10}),
     "GIFT_VOUCHERS": VoucherTemplate(gift=GiftWrite(amount=5000)),
     "REFERRAL_PROGRAM": VoucherTemplate(discount={"type": "AMOUNT", "amount_off": 500}),
 }
-
-
-async def _timed(fn: Any, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await fn()
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def _fmt(times: list[float]) -> str:
-    ordered = sorted(times)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"median {statistics.median(times) * 1e3:8.3f} ms   p99 {p99 * 1e3:8.3f} ms"
 
 
 async def _make_campaigns(db: Any, project_id: str) -> list[str]:
@@ -183,7 +171,7 @@ async def run(seeded: seed.Seeded, *, holdings: int, heavy: int, repeat: int) ->
             ("GET customer, heavy holder", get_heavy),
         ):
             await fn()
-            print(f"  {label:34} {_fmt(await _timed(fn, repeat))}")
+            print(f"  {label:34} {fmt3(await seed.timed(fn, repeat))}")
     finally:
         await db.close()
 
@@ -197,16 +185,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     opts = parser.parse_args()
-    kinds = ["sqlite", "postgresql"] if opts.db == "both" else [opts.db]
-    for kind in kinds:
-        scratch: Any = (
-            seed.ScratchSqlite() if kind == "sqlite" else seed.ScratchPostgres(opts.pg_admin_url)
-        )
-        try:
-            seeded = scratch.seed(opts.customers)
-            asyncio.run(run(seeded, holdings=opts.holdings, heavy=opts.heavy, repeat=opts.repeat))
-        finally:
-            scratch.close()
+    seed.for_each_database(
+        opts.db,
+        opts.pg_admin_url,
+        opts.customers,
+        lambda seeded: run(seeded, holdings=opts.holdings, heavy=opts.heavy, repeat=opts.repeat),
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import random
 import secrets
 import shutil
 import sqlite3
+import statistics
 import string
 import tempfile
 import time
@@ -245,3 +246,34 @@ def postgres_problem(admin_url: str) -> str | None:
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+# --- shared by the in-process benchmarks (segments.py, redeemables.py) ----------------------
+
+
+async def timed(fn: Any, repeat: int) -> list[float]:
+    """Seconds each of `repeat` awaited calls of `fn` took."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def fmt(times: list[float], digits: int = 2) -> str:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    median = statistics.median(times) * 1e3
+    return f"median {median:8.{digits}f} ms   p99 {p99 * 1e3:8.{digits}f} ms"
+
+
+def for_each_database(db: str, pg_admin_url: str, customers: int, run: Any) -> None:
+    """Seed `customers` into a scratch database of each kind asked for and `run(seeded)`."""
+    kinds = ["sqlite", "postgresql"] if db == "both" else [db]
+    for kind in kinds:
+        scratch: Any = ScratchSqlite() if kind == "sqlite" else ScratchPostgres(pg_admin_url)
+        try:
+            asyncio.run(run(scratch.seed(customers)))
+        finally:
+            scratch.close()

@@ -15,7 +15,6 @@ Run: `.venv/bin/python bench/segments.py --db both --customers 200000`
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import statistics
 import sys
@@ -40,21 +39,6 @@ RULE = {
     "address.country": {"conditions": {"$in": ["PL", "DE"]}},
     "metadata.lifetime_orders": {"conditions": {"$more_than": [30]}},
 }
-
-
-async def _timed(fn: Any, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await fn()
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def _fmt(times: list[float]) -> str:
-    ordered = sorted(times)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"median {statistics.median(times) * 1e3:8.2f} ms   p99 {p99 * 1e3:8.2f} ms"
 
 
 async def _resolver(conn: Any, project_id: str, refs: Any) -> dict[str, str]:
@@ -103,7 +87,7 @@ async def run(seeded: seed.Seeded, repeat: int, updates: int) -> None:
             ("same rule, raw SQL page + COUNT", raw),
         ):
             await fn()
-            print(f"  {label:34} {_fmt(await _timed(fn, repeat))}")
+            print(f"  {label:34} {seed.fmt(await seed.timed(fn, repeat))}")
 
         rng = random.Random(7)
         targets = rng.sample(seeded.ids, updates * 2)
@@ -150,8 +134,8 @@ async def run(seeded: seed.Seeded, repeat: int, updates: int) -> None:
         ):
             added = statistics.mean(after) - statistics.mean(before)
             print(f"  {label}:")
-            print(f"    0 auto-update segments     {_fmt(before)}")
-            print(f"    100 auto-update segments   {_fmt(after)}")
+            print(f"    0 auto-update segments     {seed.fmt(before)}")
+            print(f"    100 auto-update segments   {seed.fmt(after)}")
             print(
                 f"    upkeep adds {added * 1e3:.2f} ms per update"
                 f" ({statistics.mean(after) / statistics.mean(before):.2f}x)"
@@ -168,16 +152,12 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     opts = parser.parse_args()
-    kinds = ["sqlite", "postgresql"] if opts.db == "both" else [opts.db]
-    for kind in kinds:
-        scratch: Any = (
-            seed.ScratchSqlite() if kind == "sqlite" else seed.ScratchPostgres(opts.pg_admin_url)
-        )
-        try:
-            seeded = scratch.seed(opts.customers)
-            asyncio.run(run(seeded, opts.repeat, opts.updates))
-        finally:
-            scratch.close()
+    seed.for_each_database(
+        opts.db,
+        opts.pg_admin_url,
+        opts.customers,
+        lambda seeded: run(seeded, opts.repeat, opts.updates),
+    )
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from patrons.db.database import Conn, Row
 from patrons.projects import repository as projects
 from patrons.redeemables import erasure as redeemables
 from patrons.redeemables import holdings
+from patrons.redeemables import repository as redeemables_repository
 from patrons.segments import repository as segments
 
 
@@ -251,7 +252,7 @@ async def _scrub_mentions(conn: Conn, *, project_id: str, person: Person) -> dic
             }
             if any(changed for _, changed in cleaned.values()):
                 holders.add(row["id"])
-                await redeemables.set_holdings_json(
+                await redeemables_repository.set_holdings(
                     conn,
                     project_id=project_id,
                     customer_id=row["id"],

@@ -11,6 +11,7 @@ from typing import Any
 
 from patrons.core.clock import parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams
+from patrons.core.querystring import int_param
 
 ORDERS = {
     # order value → (column, descending)
@@ -54,19 +55,6 @@ class ListQuery:
         self.where.append(sql_template.format(f"${len(self.args) + 1}"))
 
 
-def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidQueryParams(f"Property .{name} must be integer") from None
-    if not low <= value <= high:
-        raise InvalidQueryParams(f"Property .{name} must be >= {low} and <= {high}")
-    return value
-
-
 def _date_param(name: str, raw: str) -> int:
     try:
         return parse_datetime_ms(raw)
@@ -78,8 +66,8 @@ def _date_param(name: str, raw: str) -> int:
 
 def parse(params: dict[str, str]) -> ListQuery:
     q = ListQuery(
-        limit=_int_param(params, "limit", 10, 1, 100),
-        page=_int_param(params, "page", 1, 1, 99),
+        limit=int_param(params, "limit", 10, 1, 100),
+        page=int_param(params, "page", 1, 1, 99),
     )
     order = params.get("order")
     if order:

@@ -56,9 +56,10 @@ def _raw(value: Any) -> Raw:
     return Raw(msgspec.json.encode(value))
 
 
-# A customer with no redemptions, orders or loyalty holdings (WIRE-FORMAT §3.1).
-EMPTY_SUMMARY = _raw(
-    {
+def summary_of(*, gift_to_go: int = 0, points_to_go: int = 0) -> dict[str, Any]:
+    """The customer's `summary` (WIRE-FORMAT §3.1): no redemptions or orders are kept yet, so
+    only the balances still to spend on held gift and loyalty cards vary."""
+    return {
         "redemptions": {
             "total_redeemed": 0,
             "total_failed": 0,
@@ -66,8 +67,8 @@ EMPTY_SUMMARY = _raw(
             "total_rolled_back": 0,
             "total_rollback_failed": 0,
             "total_rollback_succeeded": 0,
-            "gift": {"redeemed_amount": 0, "amount_to_go": 0},
-            "loyalty_card": {"redeemed_points": 0, "points_to_go": 0},
+            "gift": {"redeemed_amount": 0, "amount_to_go": gift_to_go},
+            "loyalty_card": {"redeemed_points": 0, "points_to_go": points_to_go},
         },
         "orders": {
             "total_amount": 0,
@@ -76,7 +77,10 @@ EMPTY_SUMMARY = _raw(
             "last_order_amount": 0,
         },
     }
-)
+
+
+# A customer with no redemptions, orders or loyalty holdings (WIRE-FORMAT §3.1).
+EMPTY_SUMMARY = _raw(summary_of())
 EMPTY_LOYALTY = _raw({"points": 0, "referred_customers": 0, "campaigns": {}})
 EMPTY_REFERRALS = _raw({"total": 0, "campaigns": []})
 EMPTY_OBJECT = Raw(b"{}")

@@ -9,6 +9,7 @@ from patrons.core import ids
 from patrons.core.clock import now_ms
 from patrons.core.errors import DuplicateFound, InvalidPayload, InvalidQueryParams, NotFound
 from patrons.core.origin import Origin
+from patrons.core.querystring import int_param
 from patrons.db.database import Conn, Database, Row
 from patrons.redeemables import codes, repository
 from patrons.redeemables.schemas import (
@@ -114,20 +115,9 @@ async def get(db: Database | Conn, *, project_id: str, ref: str) -> Campaign:
     return campaign_to_wire(row, vouchers_count=count)
 
 
-def _int(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = params.get(name) or str(default)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidQueryParams(f"Property .{name} must be integer") from None
-    if not low <= value <= high:
-        raise InvalidQueryParams(f"Property .{name} must be >= {low} and <= {high}")
-    return value
-
-
 async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> CampaignList:
-    limit = _int(params, "limit", 10, 1, 100)
-    page = _int(params, "page", 1, 1, 1000)
+    limit = int_param(params, "limit", 10, 1, 100)
+    page = int_param(params, "page", 1, 1, 1000)
     order = params.get("order") or "-created_at"
     if order not in ("created_at", "-created_at"):
         raise InvalidQueryParams("Property .order must be one of created_at, -created_at")

@@ -80,26 +80,6 @@ async def holdings_mentioning(conn: Conn, *, project_id: str, needle: str) -> li
     )
 
 
-async def set_holdings_json(
-    conn: Conn,
-    *,
-    project_id: str,
-    customer_id: str,
-    summary: str | None,
-    loyalty: str | None,
-    referrals: str | None,
-) -> None:
-    await conn.execute(
-        "UPDATE customer SET summary = $3, loyalty = $4, referrals = $5"
-        " WHERE project_id = $1 AND id = $2",
-        project_id,
-        customer_id,
-        summary,
-        loyalty,
-        referrals,
-    )
-
-
 async def co_holders(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> list[str]:
     """Other customers tied to the same vouchers (referees of their referral code, the
     referrer whose code they used): their stored holdings count the person and are

@@ -16,10 +16,9 @@ from patrons.async_actions import repository as jobs
 from patrons.async_actions.service import encode_result
 from patrons.core.clock import now_ms
 from patrons.db.database import Database, Row
-from patrons.redeemables import codes, repository
+from patrons.redeemables import repository
 from patrons.redeemables.campaigns import GENERATE
-from patrons.redeemables.schemas import VoucherTemplate
-from patrons.redeemables.vouchers import new_values
+from patrons.redeemables.vouchers import draw_from_campaign, template_of
 
 log = logging.getLogger("patrons.worker")
 TYPES = frozenset({GENERATE})
@@ -42,18 +41,13 @@ async def run_chunk(db: Database, job: Row, *, owner: str, chunk_rows: int) -> N
         now = now_ms()
         made = 0
         if campaign is not None:
-            template = msgspec.json.decode(campaign["voucher"], type=VoucherTemplate)
+            template = template_of(campaign)
             draws = 0
             while made < todo and draws < todo * DRAWS_PER_CODE:
                 draws += 1
-                values = new_values(
-                    template,
-                    code=codes.generate(template.code_config),
-                    voucher_type=template.type or "DISCOUNT_VOUCHER",
-                    campaign=campaign,
-                    now=now,
-                )
-                if await repository.insert_voucher(conn, project_id=project_id, values=values):
+                if await draw_from_campaign(
+                    conn, project_id=project_id, campaign=campaign, template=template, now=now
+                ):
                     made += 1
         failed = todo - made if campaign is not None else count - done_before
         rows_done = done_before + todo if campaign is not None else count

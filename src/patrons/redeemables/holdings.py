@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from patrons.core.clock import format_ms
+from patrons.customers.schemas import summary_of
 from patrons.db.database import Conn
 from patrons.redeemables import repository
 
@@ -66,24 +67,7 @@ async def _compute(
             if key is not None:
                 entry = campaigns.setdefault(key, {"points": 0, "referred_customers": 0})
                 entry["referred_customers"] += count
-    summary = {
-        "redemptions": {
-            "total_redeemed": 0,
-            "total_failed": 0,
-            "total_succeeded": 0,
-            "total_rolled_back": 0,
-            "total_rollback_failed": 0,
-            "total_rollback_succeeded": 0,
-            "gift": {"redeemed_amount": 0, "amount_to_go": gift_to_go},
-            "loyalty_card": {"redeemed_points": 0, "points_to_go": points},
-        },
-        "orders": {
-            "total_amount": 0,
-            "total_count": 0,
-            "average_amount": 0,
-            "last_order_amount": 0,
-        },
-    }
+    summary = summary_of(gift_to_go=gift_to_go, points_to_go=points)
     loyalty = {"points": points, "referred_customers": referred_customers, "campaigns": campaigns}
     referrals = {
         "total": len(referred),

@@ -21,9 +21,9 @@ from patrons.core.origin import Origin
 from patrons.customers import service as customers
 from patrons.customers.schemas import CustomerCreate
 from patrons.db.database import Conn, Database, Row
-from patrons.redeemables import codes, holdings, repository
-from patrons.redeemables.schemas import Publication, VoucherTemplate
-from patrons.redeemables.vouchers import new_values
+from patrons.redeemables import holdings, repository
+from patrons.redeemables.schemas import Publication
+from patrons.redeemables.vouchers import draw_from_campaign, template_of
 from patrons.redeemables.wire import as_dict, raw_json, voucher_to_wire
 
 MAX_PER_PUBLICATION = 50
@@ -123,18 +123,14 @@ def simple_customer(row: Row) -> dict[str, Any]:
 
 async def _auto_voucher(conn: Conn, project_id: str, campaign: Row) -> str:
     """A fresh voucher for an auto-update campaign that has no free one left."""
-    template = msgspec.json.decode(campaign["voucher"], type=VoucherTemplate)
+    template = template_of(campaign)
     now = now_ms()
     for _ in range(20):
-        values = new_values(
-            template,
-            code=codes.generate(template.code_config),
-            voucher_type=template.type or "DISCOUNT_VOUCHER",
-            campaign=campaign,
-            now=now,
+        voucher_id = await draw_from_campaign(
+            conn, project_id=project_id, campaign=campaign, template=template, now=now
         )
-        if await repository.insert_voucher(conn, project_id=project_id, values=values):
-            return values["id"]
+        if voucher_id is not None:
+            return voucher_id
     raise NoVoucherAvailable("The campaign's code_config has no free codes left")
 
 

@@ -110,6 +110,27 @@ def new_values(
     return values
 
 
+def template_of(campaign: Row) -> VoucherTemplate:
+    return msgspec.json.decode(campaign["voucher"], type=VoucherTemplate)
+
+
+async def draw_from_campaign(
+    conn: Conn, *, project_id: str, campaign: Row, template: VoucherTemplate, now: int
+) -> str | None:
+    """One new voucher of the campaign with a random code from its code_config: its id, or
+    None when the drawn code was taken (the caller draws again or gives up)."""
+    values = new_values(
+        template,
+        code=codes.generate(template.code_config),
+        voucher_type=template.type or "DISCOUNT_VOUCHER",
+        campaign=campaign,
+        now=now,
+    )
+    if await repository.insert_voucher(conn, project_id=project_id, values=values):
+        return values["id"]
+    return None
+
+
 def _writable(body: VoucherWrite) -> dict[str, Any]:
     """Fields a caller may set on create and change on PUT (given ones only)."""
     out: dict[str, Any] = {}

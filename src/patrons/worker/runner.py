@@ -63,9 +63,7 @@ class Worker:
         if job is None:
             return False
         if job["type"] in generation.TYPES and job["attempts"] <= MAX_ATTEMPTS:
-            await generation.run_chunk(
-                self.db, job, owner=self.owner, chunk_rows=self.chunk_rows
-            )
+            await generation.run_chunk(self.db, job, owner=self.owner, chunk_rows=self.chunk_rows)
             return True
         kind = KINDS.get(job["type"])
         if kind is None or job["attempts"] > MAX_ATTEMPTS:
