@@ -1306,6 +1306,9 @@ class TestRedeemablesUnknownFilterKeys:
             "filters[holder_role][extra]=1&filters[holder_role][conditions][0]=x",
             "filters[holder_role][conditions][note]=x",
             "filters[id]=",
+            "filters[holder_role][conditions][$not_in]=",
+            "filters[created_at][conditions][$more_than]=-99999999999999999",
+            "filters[created_at][conditions][$less_than]=99999999999999999",
         ],
     )
     def test_ignored(self, api, query) -> None:
@@ -1315,6 +1318,15 @@ class TestRedeemablesUnknownFilterKeys:
         response = api.get(f"/v1/customers/odd-filters/redeemables?{query}")
         assert response.status_code == 200, response.text
         assert [i["redeemable_id"] for i in response.json()["data"]] == [voucher["id"]]
+
+
+class TestRedeemablesEmptyIn:
+    def test_an_empty_in_list_matches_nothing(self, api) -> None:
+        create_customer(api, source_id="empty-in")
+        publish(api, "empty-in", voucher=create_voucher(api)["code"])
+        page = redeemables(api, "empty-in", "filters[holder_role][conditions][$in]=")
+        assert page["total"] == 0
+        assert page["data"] == []
 
 
 class TestRedeemablesPaging:

@@ -51,6 +51,7 @@ ENUM_OPS = {
 }
 DATE_OPS = {"$after", "$before", "$has_value", "$is_unknown", "$more_than", "$less_than"}
 DAY_MS = 86_400_000
+MAX_DAYS = 10_000_000
 
 
 @dataclass
@@ -127,6 +128,7 @@ def _date_condition(where: Where, op: str, value: Any, now: int) -> str:
             raise InvalidQueryParams(
                 f"Property .filters.created_at.conditions.{op} must be a number of days"
             ) from None
+        days = max(-MAX_DAYS, min(days, MAX_DAYS))  # keeps the cutoff within BIGINT
         cutoff = where.param(now - days * DAY_MS)
         return f"created_at < {cutoff}" if op == "$more_than" else f"created_at > {cutoff}"
     try:
@@ -165,6 +167,8 @@ def compile_filters(filters: Any, where: Where, *, fields: tuple[str, ...]) -> N
             if not op.startswith("$"):
                 continue
             value = _given(raw)
+            if op in ("$in", "$not_in") and value == "":
+                value = []  # an empty array in deepObject form: `$in=`
             if op not in ops:
                 raise InvalidQueryParams(f"Property .filters.{name}.conditions.{op} is not allowed")
             if value is None:  # not given, `$has_value`/`$is_unknown` included: they take ""
