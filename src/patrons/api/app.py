@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 
+from patrons import observability
 from patrons.api.docs import HANDLERS as DOCS_HANDLERS
 from patrons.api.errors import exception_handler
 from patrons.api.gateway import Gateway
@@ -31,6 +32,12 @@ from patrons.settings import Settings
 from patrons.worker.runner import Worker
 
 log = logging.getLogger("patrons.api")
+
+
+async def _flush_access_log_loop() -> None:
+    while True:
+        await asyncio.sleep(observability.FLUSH_SECONDS)
+        observability.flush_access_log()
 
 
 async def _checkpoint_loop(db: database.SqliteDatabase) -> None:
@@ -65,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Any:
             if isinstance(db, database.SqliteDatabase)
             else None
         )
+        flusher = asyncio.create_task(_flush_access_log_loop())
         stop = asyncio.Event()
         worker = (
             asyncio.create_task(
@@ -84,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Any:
                 await worker  # finishes (or never starts) its current chunk
             if checkpoint is not None:
                 checkpoint.cancel()
+            flusher.cancel()
+            observability.flush_access_log()
             await db.close()
 
     app = Litestar(
