@@ -98,8 +98,9 @@ async def resolve_customer(
         row = await customers.resolve(conn, project_id=project_id, ref=customer.id)
         if row is None or row["id"] != customer.id:
             raise NotFound("customer", customer.id)
-        if _has_profile_data(customer):
-            await customers.upsert(conn, project_id=project_id, body=customer, origin=origin)
+        if not _has_profile_data(customer):
+            return row
+        await customers.upsert(conn, project_id=project_id, body=customer, origin=origin)
         return await customers.get_or_raise(conn, project_id=project_id, ref=customer.id)
     source_id = str(customer.source_id)
     row = await customers.resolve(conn, project_id=project_id, ref=source_id)
@@ -192,8 +193,9 @@ async def _publish_one(
     conn: Conn, project_id: str, *, voucher_id: str, customer_id: str, now: int
 ) -> Row:
     # Lock before reading: a concurrent publication of the same code must see our holder.
-    await repository.lock_voucher(conn, project_id=project_id, voucher_id=voucher_id)
-    voucher = await repository.get_voucher_by_id(conn, project_id=project_id, voucher_id=voucher_id)
+    voucher = await repository.get_voucher_by_id(
+        conn, project_id=project_id, voucher_id=voucher_id, lock=True
+    )
     assert voucher is not None
     if voucher["holder_id"] == customer_id:
         await assign(

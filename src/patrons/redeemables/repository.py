@@ -85,15 +85,9 @@ async def insert_campaign(conn: Conn, *, project_id: str, values: dict[str, Any]
 
 async def get_campaign(db: DB, *, project_id: str, ref: str) -> Row | None:
     """By id, or failing that by name (Voucherify accepts both in paths and bodies)."""
-    row = await db.fetchrow(
-        f"SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE project_id = $1 AND id = $2",
-        project_id,
-        ref,
-    )
-    if row is not None:
-        return row
     return await db.fetchrow(
-        f"SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE project_id = $1 AND name = $2",
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE project_id = $1"
+        " AND (id = $2 OR name = $2) ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1",
         project_id,
         ref,
     )
@@ -173,9 +167,14 @@ async def get_voucher(db: DB, *, project_id: str, ref: str) -> Row | None:
     return row
 
 
-async def get_voucher_by_id(db: DB, *, project_id: str, voucher_id: str) -> Row | None:
+async def get_voucher_by_id(
+    db: DB, *, project_id: str, voucher_id: str, lock: bool = False
+) -> Row | None:
+    """`lock`: also take the voucher's row lock for the transaction (PostgreSQL; SQLite
+    writers are serial anyway), so the row read is the one this transaction will change."""
+    suffix = " FOR UPDATE OF v" if lock and kind_of(db) == dialect.POSTGRESQL else ""
     return await db.fetchrow(
-        f"{VOUCHER_SELECT} WHERE v.project_id = $1 AND v.id = $2", project_id, voucher_id
+        f"{VOUCHER_SELECT} WHERE v.project_id = $1 AND v.id = $2{suffix}", project_id, voucher_id
     )
 
 
