@@ -94,3 +94,7 @@ def holder_id(now_ms: int) -> str:
     """`rh_` + 18 hex: the millisecond clock first, so id order is creation order (the
     redeemables list pages and sorts by id), then randomness."""
     return f"rh_{now_ms:011x}{secrets.token_hex(4)[:7]}"
+
+
+def permanent_deletion_id() -> str:
+    return "del_" + _alnum(24)

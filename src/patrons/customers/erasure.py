@@ -28,8 +28,6 @@ logs (which never carry personal data).
 from __future__ import annotations
 
 import re
-import secrets
-import string
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,6 +35,7 @@ import msgspec
 
 from patrons.activities import repository as activities
 from patrons.async_actions import repository as async_actions
+from patrons.core import ids
 from patrons.core.clock import format_ms, now_ms
 from patrons.core.errors import NotFound, ResourceInUse
 from patrons.customers import repository
@@ -79,9 +78,6 @@ class PermanentDeletion(msgspec.Struct, kw_only=True):
     status: str = "DONE"
     data_json: PermanentDeletionData
     object: str = "pernament_deletion"
-
-
-_ALNUM = string.ascii_letters + string.digits
 
 
 class Person(msgspec.Struct):
@@ -131,7 +127,7 @@ async def erase(conn: Conn, *, project_id: str, ref: str) -> PermanentDeletion:
     )
     now = now_ms()
     return PermanentDeletion(
-        id="del_" + "".join(secrets.choice(_ALNUM) for _ in range(24)),
+        id=ids.permanent_deletion_id(),
         created_at=format_ms(now),
         related_object_id=person.target_id,
         data_json=PermanentDeletionData(**counts),
