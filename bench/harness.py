@@ -30,7 +30,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Linux: if the benchmark itself is killed, its servers get SIGTERM instead of lingering.
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -55,7 +55,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
 
     def log_tail(self, lines: int = 40) -> str:

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import contextlib
 import csv
-import ctypes
 import os
 import random
 import secrets
@@ -47,6 +46,7 @@ import asyncpg
 import httpx
 import msgspec
 
+from harness import die_with_parent
 from patrons.db import migrate
 
 HOST = "127.0.0.1"  # load only ever targets the loopback interface
@@ -410,12 +410,6 @@ def wait_quiet(limit: float, threshold: float = 0.25) -> float:
             return load
 
 
-def _die_with_parent() -> None:
-    # Linux: if the benchmark itself is killed, its servers get SIGTERM instead of lingering.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class Proc:
     def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
@@ -427,7 +421,7 @@ class Proc:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
 
     def tail(self, n: int = 30) -> str:

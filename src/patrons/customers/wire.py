@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Raw
 
 from patrons.core.clock import format_ms
+from patrons.core.jsonraw import raw_json
 from patrons.customers.schemas import (
     ADDRESS_FIELDS,
     EMPTY_LOYALTY,
@@ -28,11 +29,7 @@ def _holding(row: Mapping[str, Any], column: str, empty: Raw) -> Raw:
         value = row[column]
     except (KeyError, IndexError):  # sqlite3.Row raises IndexError for an unknown name
         return empty
-    if value is None:
-        return empty
-    if isinstance(value, str):
-        return Raw(value.encode())
-    return Raw(msgspec.json.encode(value))
+    return raw_json(value) or empty
 
 
 def to_wire(row: Mapping[str, Any]) -> Customer:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
 from patrons.activities import service as activities
@@ -23,7 +22,13 @@ from patrons.redeemables.schemas import (
     RedeemableView,
     Voucher,
 )
-from patrons.redeemables.wire import as_dict, holder_to_wire, status_of, voucher_to_wire
+from patrons.redeemables.wire import (
+    as_dict,
+    holder_fields,
+    holder_to_wire,
+    status_of,
+    voucher_to_wire,
+)
 
 MAX_HOLDERS = 100
 
@@ -70,32 +75,23 @@ async def _vouchers_by_id(db: Database | Conn, project_id: str, voucher_ids: lis
 async def customer_redeemables(
     db: Database, *, project_id: str, customer_id: str, query: bytes | str
 ) -> CustomerRedeemableList:
-    rows, total, has_more = await listing.page(
+    page = await listing.page(
         db,
         project_id=project_id,
         scope=("customer_id", customer_id),
         query=query,
         fields=listing.CUSTOMER_FIELDS,
     )
-    vouchers = await _vouchers_by_id(db, project_id, [r["redeemable_id"] for r in rows])
+    vouchers = await _vouchers_by_id(db, project_id, [r["redeemable_id"] for r in page.rows])
     now = now_ms()
     items = []
-    for row in rows:
+    for row in page.rows:
         voucher = vouchers.get(row["redeemable_id"])
         if voucher is None:  # deleted under our feet: its holder rows go with it
             continue
-        holder = holder_to_wire(row)
         items.append(
             CustomerRedeemable(
-                id=holder.id,
-                created_at=holder.created_at,
-                redeemable_id=holder.redeemable_id,
-                redeemable_object=holder.redeemable_object,
-                customer_id=holder.customer_id,
-                holder_role=holder.holder_role,
-                campaign_id=holder.campaign_id,
-                campaign_type=holder.campaign_type,
-                voucher_type=holder.voucher_type,
+                **holder_fields(row),
                 redeemable=RedeemableView(
                     type="voucher", voucher=voucher_to_wire(voucher), status=status_of(voucher, now)
                 ),
@@ -103,9 +99,9 @@ async def customer_redeemables(
         )
     return CustomerRedeemableList(
         data=items,
-        total=total,
-        has_more=has_more,
-        more_starting_after=rows[-1]["id"] if has_more and rows else UNSET,
+        total=page.total,
+        has_more=page.has_more,
+        more_starting_after=page.more_starting_after,
     )
 
 
@@ -232,7 +228,7 @@ async def list_holders(
     voucher = await referral_code(
         db, project_id=project_id, member_ref=member_ref, campaign_ref=campaign_ref
     )
-    rows, total, has_more = await listing.page(
+    page = await listing.page(
         db,
         project_id=project_id,
         scope=("redeemable_id", voucher["id"]),
@@ -240,10 +236,10 @@ async def list_holders(
         fields=listing.HOLDER_FIELDS,
     )
     return HolderList(
-        data=[holder_to_wire(r) for r in rows],
-        total=total,
-        has_more=has_more,
-        more_starting_after=rows[-1]["id"] if has_more and rows else UNSET,
+        data=[holder_to_wire(r) for r in page.rows],
+        total=page.total,
+        has_more=page.has_more,
+        more_starting_after=page.more_starting_after,
     )
 
 
@@ -268,7 +264,7 @@ async def remove_holder(
         customer_ids=[row["customer_id"]],
         type_="customer.holder.assignment.deleted",
         origin=origin,
-        extra={"holder": msgspec.json.decode(msgspec.json.encode(holder_to_wire(row)))},
+        extra={"holder": as_dict(holder_to_wire(row))},
         campaign=(voucher["campaign_id"], voucher["campaign_type"]),
     )
     await repository.delete_holder(conn, project_id=project_id, holder_id=holder_id)

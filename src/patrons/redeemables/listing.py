@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+from msgspec import UNSET, UnsetType
 
 from patrons.core.clock import now_ms, parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams
@@ -189,6 +191,13 @@ def compile_filters(filters: Any, where: Where, *, fields: tuple[str, ...]) -> N
         where.parts.append("(" + glue.join(conditions) + ")")
 
 
+class HolderPage(NamedTuple):
+    rows: list[Row]
+    total: int
+    has_more: bool
+    more_starting_after: str | UnsetType  # absent on the last page (the spec's is not nullable)
+
+
 def _limit(params: dict[str, Any]) -> int:
     raw = _given(params.get("limit")) or "10"
     try:
@@ -207,8 +216,8 @@ async def page(
     scope: tuple[str, str],
     query: bytes | str,
     fields: tuple[str, ...],
-) -> tuple[list[Row], int, bool]:
-    """(holders of the page, total matching, has_more) for holders where scope column = value."""
+) -> HolderPage:
+    """One page of the holders where the scope column equals the value, with its envelope."""
     params = parse_nested(query)
     limit = _limit(params)
     order = _given(params.get("order")) or "-id"
@@ -234,7 +243,9 @@ async def page(
         f" ORDER BY id {direction} LIMIT {limit + 1}",
         *where.args,
     )
-    return rows[:limit], total, len(rows) > limit
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return HolderPage(rows, total, has_more, rows[-1]["id"] if has_more else UNSET)
 
 
 CUSTOMER_FIELDS = (*TEXT_FIELDS[:3], "created_at", *ENUM_FIELDS)

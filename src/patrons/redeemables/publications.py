@@ -17,6 +17,7 @@ from patrons.activities import service as activities
 from patrons.core import ids
 from patrons.core.clock import format_ms, now_ms
 from patrons.core.errors import InvalidPayload, NotFound, PatronsError
+from patrons.core.jsonraw import raw_json
 from patrons.core.origin import Origin
 from patrons.customers import service as customers
 from patrons.customers.schemas import CustomerCreate
@@ -24,7 +25,7 @@ from patrons.db.database import Conn, Database, Row
 from patrons.redeemables import holdings, repository
 from patrons.redeemables.schemas import Publication
 from patrons.redeemables.vouchers import draw_from_campaign, template_of
-from patrons.redeemables.wire import as_dict, raw_json, voucher_to_wire
+from patrons.redeemables.wire import as_dict, voucher_to_wire
 
 MAX_PER_PUBLICATION = 50
 

@@ -178,16 +178,6 @@ async def get_voucher_by_id(
     )
 
 
-async def lock_voucher(conn: Conn, *, project_id: str, voucher_id: str) -> None:
-    """Serialise writers of one voucher (PostgreSQL row lock; SQLite writers are serial)."""
-    if kind_of(conn) == dialect.POSTGRESQL:
-        await conn.execute(
-            "SELECT 1 FROM voucher WHERE project_id = $1 AND id = $2 FOR UPDATE",
-            project_id,
-            voucher_id,
-        )
-
-
 async def update_voucher(
     conn: Conn, *, project_id: str, voucher_id: str, changes: dict[str, Any]
 ) -> None:

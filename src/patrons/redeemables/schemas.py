@@ -202,7 +202,9 @@ class RedeemableView(Struct):
     status: str
 
 
-class CustomerRedeemable(Struct, kw_only=True):
+class HolderBase(Struct, kw_only=True):
+    """The fields of a redeemable-holder row, shared by both views of it."""
+
     id: str
     created_at: str
     redeemable_id: str
@@ -212,6 +214,9 @@ class CustomerRedeemable(Struct, kw_only=True):
     campaign_id: str | None
     campaign_type: str | None
     voucher_type: str
+
+
+class CustomerRedeemable(HolderBase, kw_only=True):
     redeemable: RedeemableView
 
 
@@ -224,17 +229,8 @@ class CustomerRedeemableList(Struct, kw_only=True):
     more_starting_after: str | UnsetType = UNSET  # absent on the last page (not nullable)
 
 
-class Holder(Struct, kw_only=True):
+class Holder(HolderBase, kw_only=True):
     """A redeemable holder as the referral holders endpoints return it."""
 
-    id: str
-    created_at: str
-    redeemable_id: str
-    redeemable_object: str
-    customer_id: str
-    holder_role: str
-    campaign_id: str | None
-    campaign_type: str | None
-    voucher_type: str
     object: str = "redeemable_holder"
     metadata: dict[str, Any] = {}

@@ -211,9 +211,11 @@ def check_code(code: str) -> None:
 
 
 async def update(conn: Conn, *, project_id: str, code: str, body: VoucherWrite) -> Voucher:
-    row = await get_row(conn, project_id=project_id, code=code)
-    await repository.lock_voucher(conn, project_id=project_id, voucher_id=row["id"])
-    row = await get_row(conn, project_id=project_id, code=code)  # fresh, under the lock
+    found = await get_row(conn, project_id=project_id, code=code)
+    # Read again under the row lock: the balance arithmetic below must see the latest row.
+    row = await repository.get_voucher_by_id(
+        conn, project_id=project_id, voucher_id=found["id"], lock=True
+    )
     # `type` cannot change and is ignored: the Python SDK's update body always sends its default
     # DISCOUNT_VOUCHER, whatever the voucher is (a gift card, a loyalty card).
     changes = _writable(body)

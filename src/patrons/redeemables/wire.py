@@ -10,19 +10,11 @@ import msgspec
 from msgspec import Raw
 
 from patrons.core.clock import format_ms
+from patrons.core.jsonraw import raw_json
 from patrons.redeemables.codes import DEFAULT_CHARSET, DEFAULT_LENGTH
 from patrons.redeemables.schemas import Campaign, Holder, Voucher
 
 EMPTY_OBJECT = Raw(b"{}")
-
-
-def raw_json(value: Any) -> Raw | None:
-    """A JSON column (text on SQLite and from asyncpg's jsonb codec) passed through as is."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return Raw(value.encode())
-    return Raw(msgspec.json.encode(value))
 
 
 def as_dict(value: Any) -> Any:
@@ -149,15 +141,20 @@ def campaign_to_wire(row: Mapping[str, Any], *, vouchers_count: int) -> Campaign
     )
 
 
+def holder_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A redeemable_holder row as the fields of HolderBase."""
+    return {
+        "id": row["id"],
+        "created_at": format_ms(row["created_at"]),
+        "redeemable_id": row["redeemable_id"],
+        "redeemable_object": row["redeemable_object"],
+        "customer_id": row["customer_id"],
+        "holder_role": row["holder_role"],
+        "campaign_id": row["campaign_id"],
+        "campaign_type": row["campaign_type"],
+        "voucher_type": row["voucher_type"],
+    }
+
+
 def holder_to_wire(row: Mapping[str, Any]) -> Holder:
-    return Holder(
-        id=row["id"],
-        created_at=format_ms(row["created_at"]),
-        redeemable_id=row["redeemable_id"],
-        redeemable_object=row["redeemable_object"],
-        customer_id=row["customer_id"],
-        holder_role=row["holder_role"],
-        campaign_id=row["campaign_id"],
-        campaign_type=row["campaign_type"],
-        voucher_type=row["voucher_type"],
-    )
+    return Holder(**holder_fields(row))
