@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -20,8 +20,11 @@ from patrons.activities.schemas import (
 from patrons.core.clock import format_ms, now_ms, parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams
 from patrons.core.origin import Origin
-from patrons.customers.wire import to_wire as customer_to_wire
 from patrons.db.database import Conn, Database, Row
+
+# The wire Customer of an event's snapshot row. Customers sit above activities (every customer
+# write records an event here), so the caller that lists events hands its renderer in.
+CustomerRenderer = Callable[[Any], Any]
 
 # Consequences of other events, as opposed to actions a caller took (WIRE-FORMAT §3.4).
 _EFFECTS = {
@@ -77,8 +80,8 @@ def _json(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
-def to_wire(row: Row) -> CustomerActivity:
-    payload: dict[str, Any] = {"customer": customer_to_wire(_json(row["snapshot"]))}
+def activity_to_wire(row: Row, render_customer: CustomerRenderer) -> CustomerActivity:
+    payload: dict[str, Any] = {"customer": render_customer(_json(row["snapshot"]))}
     if row["extra"] is not None:
         payload.update(_json(row["extra"]))
     data = {"data": payload, "event_source": _json(row["event_source"])}
@@ -171,7 +174,12 @@ def _order(params: dict[str, str], allowed: tuple[str, ...]) -> bool:
 
 
 async def list_(
-    db: Database, *, project_id: str, customer_id: str, params: dict[str, str]
+    db: Database,
+    *,
+    project_id: str,
+    customer_id: str,
+    params: dict[str, str],
+    render_customer: CustomerRenderer,
 ) -> ActivityList:
     """GET /v1/customers/{id}/activity: `starting_after_id` cursor, `has_more`, no total."""
     limit = _limit(params)
@@ -200,7 +208,7 @@ async def list_(
         descending=descending,
         limit=limit + 1,
     )
-    page = [to_wire(r) for r in rows[:limit]]
+    page = [activity_to_wire(r, render_customer) for r in rows[:limit]]
     result = ActivityList(data=page, has_more=len(rows) > limit)
     if result.has_more:
         result.more_starting_after = page[-1].id
@@ -208,7 +216,12 @@ async def list_(
 
 
 async def list_legacy(
-    db: Database, *, project_id: str, customer_id: str, params: dict[str, str]
+    db: Database,
+    *,
+    project_id: str,
+    customer_id: str,
+    params: dict[str, str],
+    render_customer: CustomerRenderer,
 ) -> ActivitiesList:
     """The deprecated GET /v1/customers/{id}/activities: date cursor and `total`."""
     limit = _limit(params)
@@ -231,4 +244,4 @@ async def list_legacy(
         descending=descending,
         limit=limit,
     )
-    return ActivitiesList(data=[to_wire(r) for r in rows], total=total)
+    return ActivitiesList(data=[activity_to_wire(r, render_customer) for r in rows], total=total)

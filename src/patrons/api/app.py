@@ -20,6 +20,7 @@ from patrons.api.health import HANDLERS as HEALTH_HANDLERS
 from patrons.api.rate_limits import RateLimiter
 from patrons.api.requests import provide_db, provide_project
 from patrons.async_actions.router import router as async_actions_router
+from patrons.customers import service as customers
 from patrons.customers.router import router as customers_router
 from patrons.db import database
 from patrons.oauth.router import router as oauth_router
@@ -28,6 +29,7 @@ from patrons.observability import configure_logging
 from patrons.projects.service import Authenticator
 from patrons.redeemables.router import router as redeemables_router
 from patrons.segments.router import router as segments_router
+from patrons.segments.service import Resolver
 from patrons.settings import Settings
 from patrons.worker.runner import Worker
 
@@ -47,6 +49,10 @@ async def _checkpoint_loop(db: database.SqliteDatabase) -> None:
             await asyncio.to_thread(db.checkpoint)
         except Exception:  # a busy database just waits for the next round
             log.debug("WAL checkpoint skipped", exc_info=True)
+
+
+def _customer_resolver() -> Resolver:
+    return customers.resolve_many
 
 
 def create_app(settings: Settings | None = None) -> Any:
@@ -109,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Any:
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "project": Provide(provide_project, sync_to_thread=False),
+            # Seams between resources, wired here (docs/ARCHITECTURE.md, "Layers").
+            "resolve_customers": Provide(_customer_resolver, sync_to_thread=False),
         },
         exception_handlers={Exception: exception_handler(settings.max_body_bytes)},
         request_max_body_size=settings.max_body_bytes,

@@ -1,4 +1,8 @@
-"""/v1/customers: create/upsert, get, update, delete, list."""
+"""/v1/customers: create/upsert, get, update, delete, list; activity and segments of one.
+
+`/v1/customers/{id}/redeemables` is served by redeemables/router.py: redeemables sits above
+customers (publications create customers inline), so customers cannot import it.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,9 @@ from patrons.customers import erasure, service
 from patrons.customers.bulk_router import HANDLERS as BULK_HANDLERS
 from patrons.customers.erasure import PermanentDeletion
 from patrons.customers.schemas import Customer, CustomerCreate, CustomerList, CustomerUpdate
+from patrons.customers.wire import to_wire as customer_to_wire
 from patrons.db.database import Database
 from patrons.projects.service import Project
-from patrons.redeemables import holders
-from patrons.redeemables.schemas import CustomerRedeemableList
 from patrons.segments import service as segments
 from patrons.segments.schemas import CustomerSegmentList
 
@@ -87,7 +90,11 @@ async def list_customer_activity(
         db, project_id=project.id, ref=decode_path_id(customer_id)
     )
     return await activities.list_(
-        db, project_id=project.id, customer_id=customer["id"], params=query_params(request)
+        db,
+        project_id=project.id,
+        customer_id=customer["id"],
+        params=query_params(request),
+        render_customer=customer_to_wire,
     )
 
 
@@ -101,18 +108,6 @@ async def list_customer_segments(
     return await segments.segments_of(db, project_id=project.id, customer=customer, ref=ref)
 
 
-@get("/{customer_id:str}/redeemables")
-async def list_customer_redeemables(
-    request: Request, customer_id: str, db: Database, project: Project
-) -> CustomerRedeemableList:
-    customer = await service.get_or_raise(
-        db, project_id=project.id, ref=decode_path_id(customer_id)
-    )
-    return await holders.customer_redeemables(
-        db, project_id=project.id, customer_id=customer["id"], query=request.scope["query_string"]
-    )
-
-
 @get("/{customer_id:str}/activities")
 async def list_customer_activities(
     request: Request, customer_id: str, db: Database, project: Project
@@ -122,7 +117,11 @@ async def list_customer_activities(
         db, project_id=project.id, ref=decode_path_id(customer_id)
     )
     return await activities.list_legacy(
-        db, project_id=project.id, customer_id=customer["id"], params=query_params(request)
+        db,
+        project_id=project.id,
+        customer_id=customer["id"],
+        params=query_params(request),
+        render_customer=customer_to_wire,
     )
 
 
@@ -138,7 +137,6 @@ router = Router(
         list_customer_activity,
         list_customer_activities,
         list_customer_segments,
-        list_customer_redeemables,
         *BULK_HANDLERS,
     ],
 )

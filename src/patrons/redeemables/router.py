@@ -11,6 +11,7 @@ from patrons.api.requests import origin_of, query_params, read_json, validation_
 from patrons.core.errors import InvalidQueryParams, PatronsError
 from patrons.core.paths import decode_path_id
 from patrons.core.querystring import parse_nested
+from patrons.customers import service as customers
 from patrons.db.database import Database
 from patrons.projects.service import Project
 from patrons.redeemables import campaigns, holders, publications, vouchers
@@ -20,6 +21,7 @@ from patrons.redeemables.schemas import (
     Campaign,
     CampaignCreate,
     CampaignList,
+    CustomerRedeemableList,
     Publication,
     Voucher,
     VoucherWrite,
@@ -264,9 +266,23 @@ async def remove_referral_holder_by_code(
     await _remove_holder(request, db, project, member_id, holder_id, None)
 
 
+@get("/v1/customers/{customer_id:str}/redeemables")
+async def list_customer_redeemables(
+    request: Request, customer_id: str, db: Database, project: Project
+) -> CustomerRedeemableList:
+    """A customer's sub-resource served here: customers cannot import redeemables."""
+    customer = await customers.get_or_raise(
+        db, project_id=project.id, ref=decode_path_id(customer_id)
+    )
+    return await holders.customer_redeemables(
+        db, project_id=project.id, customer_id=customer["id"], query=request.scope["query_string"]
+    )
+
+
 router = Router(
     path="/",
     route_handlers=[
+        list_customer_redeemables,
         create_campaign,
         list_campaigns,
         get_campaign,

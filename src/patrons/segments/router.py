@@ -6,19 +6,23 @@ from litestar import Request, Router, delete, get, post
 
 from patrons.api.requests import query_params, read_json
 from patrons.core.paths import decode_path_id
-from patrons.customers import service as customers
 from patrons.db.database import Database
 from patrons.projects.service import Project
 from patrons.segments import service
 from patrons.segments.schemas import Segment, SegmentCreate, SegmentList
+from patrons.segments.service import Resolver
 
 
 @post("/", status_code=200)
-async def create_segment(request: Request, db: Database, project: Project) -> Segment:
+async def create_segment(
+    request: Request, db: Database, project: Project, resolve_customers: Resolver
+) -> Segment:
+    """`resolve_customers` (refs → customer ids, for static segments) is wired by api/app.py:
+    customers sit above segments, so segments cannot import them."""
     body = await read_json(request, SegmentCreate)
     async with db.transaction() as conn:
         return await service.create(
-            conn, project_id=project.id, body=body, resolve=customers.resolve_many
+            conn, project_id=project.id, body=body, resolve=resolve_customers
         )
 
 
