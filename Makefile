@@ -1,4 +1,5 @@
-# The two commands: `make serve` (start on ./patrons.db) and `make test` (whole suite).
+# The two commands: `make serve` (start on ./patrons.db) and `make test` (lint, then the whole
+# suite). `make lint` alone: ruff (lint + format check), import-linter contracts, mypy.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -16,12 +17,17 @@ $(STAMP): pyproject.toml requirements-dev.lock
 serve: $(STAMP)
 	$(BIN)/patrons serve $(ARGS)
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -148,7 +148,7 @@ async def _pieces(data: seed.Seeded, n: int) -> list[tuple[str, float, float]]:
             return await customers.get(db, project_id=pid, ref=random.choice(pick))
 
         async def to_wire() -> Any:
-            return customers.to_wire(rows[next(at) % len(rows)])
+            return customers.customer_to_wire(rows[next(at) % len(rows)])
 
         async def fmt() -> Any:
             return clock.format_ms(1_767_225_600_123 + next(at))

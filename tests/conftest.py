@@ -5,6 +5,9 @@
 - Each backend gets a scratch database and one server process for the session.
 - Each test gets a fresh project (tenant) with its own keys, so tests never see each other's
   customers and cross-tenant checks come for free.
+- The in-process layer (tests/<domain>/test_service.py, test_repository.py; fixtures `db`,
+  `conn`, `tenant` at the end of this file) runs services and repositories directly on their
+  own scratch databases, each test inside a transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,3 +237,52 @@ def other_api(server: Server, other_project: Project) -> Iterator[httpx.Client]:
 def anon(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         yield client
+
+
+# --- the in-process layer: services and repositories on a real database ----------------------
+#
+# Tests under tests/<domain>/ (test_service.py, test_repository.py) call the code directly: one
+# scratch database per kind for the session (its own, so nothing the black-box suite commits is
+# visible), and per test one write transaction that is always rolled back. No server process.
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def inprocess_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    made, drop = make_backend(request.param, tmp_path_factory.mktemp("inprocess-" + request.param))
+    try:
+        yield made
+    finally:
+        drop()
+
+
+@pytest.fixture(scope="session")
+async def db(inprocess_backend: Backend) -> AsyncIterator[database.Database]:
+    """The real `Database` (sqlite3 or an asyncpg pool) on the session's scratch database."""
+    from patrons import assembly
+
+    assembly.install()
+    opened = await database.connect(inprocess_backend.url, pg_pool_min=1, pg_pool_max=2)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def conn(db: database.Database) -> AsyncIterator[database.Conn]:
+    """This test's connection, inside a write transaction that is rolled back afterwards."""
+    async with db.rollback_only() as inside:
+        yield inside
+
+
+@pytest.fixture
+async def tenant(conn: database.Conn) -> projects.Credentials:
+    """This test's own project (created inside the test's transaction)."""
+    return await projects.create(conn, name="test " + secrets.token_hex(3))
+
+
+@pytest.fixture
+async def other_tenant(conn: database.Conn) -> projects.Credentials:
+    return await projects.create(conn, name="other " + secrets.token_hex(3))

@@ -1,11 +1,18 @@
-"""Factory functions for tests: create resources through the real API."""
+"""Factory functions for tests: create resources through the real API (black-box tests, the
+`api` client) or through the services on a connection (in-process tests, `conn` + `tenant`).
+"""
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from patrons.customers.schemas import Customer
+    from patrons.db.database import Conn, Row
+    from patrons.projects.service import Credentials
 
 
 def create_customer(api: httpx.Client, **overrides: Any) -> dict[str, Any]:
@@ -129,3 +136,38 @@ def db_fetch(backend_url: str, sql: str, *args: Any) -> list[dict[str, Any]]:
             await db.close()
 
     return asyncio.run(run())
+
+
+# --- in-process: on the test's connection (tests/<domain>/), inside its rolled-back transaction
+
+
+async def add_customer(conn: Conn, tenant: Credentials, **overrides: Any) -> Customer:
+    """A customer written by the customers service (event, counter and segments included)."""
+    import msgspec
+
+    from patrons.core.origin import Origin
+    from patrons.customers import service
+    from patrons.customers.schemas import CustomerCreate
+
+    fields: dict[str, Any] = {"source_id": "src-" + secrets.token_hex(6), "name": "Ada Lovelace"}
+    fields.update(overrides)
+    body = msgspec.convert(fields, CustomerCreate)
+    return await service.upsert(conn, project_id=tenant.project_id, body=body, origin=Origin())
+
+
+async def add_segment(
+    conn: Conn, tenant: Credentials, *, type_: str = "static", **overrides: Any
+) -> Row:
+    """A segment row written by the segments repository (no members: add them separately)."""
+    from patrons.core import ids
+    from patrons.core.clock import now_ms
+    from patrons.segments import repository
+
+    values: dict[str, Any] = {
+        "segment_id": ids.segment_id(),
+        "name": "seg-" + secrets.token_hex(4),
+        "filter_json": None,
+        "created_at": now_ms(),
+    }
+    values.update(overrides)
+    return await repository.insert(conn, project_id=tenant.project_id, type_=type_, **values)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.factories import create_customer, upload_csv, wait_done
-from tests.test_customers_errors import assert_error
+from tests.helpers import assert_error
 
 EVCUS = re.compile(r"^evcus_[0-9a-f]{18}$")
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.factories import create_customer, upload_csv, wait_done
-from tests.test_customers_errors import assert_error
+from tests.helpers import assert_error
 
 AA = re.compile(r"^aa_[0-9a-f]{18}$")
 
@@ -106,7 +106,7 @@ class TestWire:
         """The spec types both as non-null; until they exist they are absent (schemathesis)."""
         import msgspec
 
-        from patrons.async_actions.service import to_wire
+        from patrons.async_actions.service import async_action_to_wire
 
         row = {
             "id": "aa_000000000000000001",
@@ -121,7 +121,7 @@ class TestWire:
             "request_id": "v-000000000000000001",
             "progress": 0,
         }
-        wire = msgspec.json.decode(msgspec.json.encode(to_wire(row, with_result=True)))
+        wire = msgspec.json.decode(msgspec.json.encode(async_action_to_wire(row, with_result=True)))
         assert "result" not in wire
         assert "updated_at" not in wire
         assert wire["status"] == "ENQUEUED"

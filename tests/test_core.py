@@ -6,10 +6,10 @@ import pytest
 from litestar import get
 from litestar.testing import create_test_client
 
-from patrons.api.errors import exception_handler
 from patrons.core.clock import format_ms, parse_datetime_ms
 from patrons.core.paths import decode_path_id
 from patrons.core.querystring import parse_flat, parse_nested
+from patrons.http.errors import exception_handler
 
 
 class TestQueryString:

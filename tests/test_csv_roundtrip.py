@@ -15,6 +15,7 @@ import io
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -174,6 +175,7 @@ def csv_files(draw: st.DrawFn) -> tuple[bytes, list[dict]]:
     return data, [expected_customer(v, m) for v, m in rows]
 
 
+@pytest.mark.slow
 @settings(
     max_examples=15,
     deadline=None,

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.factories import create_customer
-
-
-def assert_error(response: httpx.Response, status: int, key: str | None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert body["code"] == status
-    assert body.get("key") == key
-    assert body["message"]
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
+from tests.helpers import assert_error
 
 
 class TestInvalidPayload:

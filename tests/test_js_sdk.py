@@ -83,6 +83,7 @@ def _no_proxy_for_loopback(env: dict[str, str]) -> None:
         env[key] = ",".join([*hosts, "127.0.0.1", "localhost"])
 
 
+@pytest.mark.slow
 @pytest.mark.sdk
 def test_official_js_sdk(node: str, server: Server, project: Project) -> None:
     env = {

@@ -15,6 +15,7 @@ import pytest
 from patrons.db import database
 from tests.conftest import Project, Server, start_server
 from tests.factories import create_customer
+from tests.helpers import assert_error
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 TOKEN_KEYS = {"access_token", "client_id", "expires_at", "expires_in", "scope", "token_type"}
@@ -48,15 +49,6 @@ def sql(server: Server, statement: str, *args: Any) -> list[Any]:
 
 def sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def assert_error(response: httpx.Response, status: int, key: str | None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == status
-    assert body.get("key") == key
-    assert body["request_id"].startswith("v-")
-    return body
 
 
 class TestGenerateToken:

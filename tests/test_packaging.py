@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
+
+pytestmark = pytest.mark.slow  # builds and installs a wheel
 
 
 def test_wheel_installs_a_working_patrons(tmp_path: Path) -> None:

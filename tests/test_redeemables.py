@@ -26,7 +26,7 @@ from tests.factories import (
     redeemables,
     wait_done,
 )
-from tests.test_customers_errors import assert_error
+from tests.helpers import assert_error
 
 HOLDER_ID = re.compile(r"^rh_[0-9a-f]{18}$")
 VOUCHER_ID = re.compile(r"^v_[A-Za-z0-9]{32}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import create_customer, upload_csv, wait_done
-from tests.test_customers_errors import assert_error
+from tests.helpers import assert_error
 
 GOLD_PL = {
     "junction": "and",

@@ -24,6 +24,9 @@ from patrons.db import database
 from tests.conftest import Backend, Project, Server, make_backend, new_project, start_server
 from tests.factories import upload_csv, wait_done
 
+# Every test here starts its own server and worker processes and imports 12k-40k rows.
+pytestmark = pytest.mark.slow
+
 CHUNK = 200
 
 

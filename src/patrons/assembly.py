@@ -9,6 +9,16 @@ worker/ callers such as cli/ — registers them. `install()` is idempotent: the 
 
 from __future__ import annotations
 
+from patrons.activities.erasure import ActivitiesEraser
+from patrons.async_actions import handlers as job_handlers
+from patrons.async_actions.erasure import AsyncActionsEraser
+from patrons.customers import erasure
+from patrons.customers.jobs import BulkUpdate, ImportCsv, MetadataUpdate
+from patrons.idempotency_keys.erasure import IdempotencyKeysEraser
+from patrons.redeemables.erasure import RedeemablesEraser
+from patrons.redeemables.generation import GenerateVouchers
+from patrons.segments.erasure import SegmentsEraser
+
 _installed = False
 
 
@@ -22,8 +32,24 @@ def install() -> None:
 
 
 def _install_job_handlers() -> None:
-    """One line per job type (owned by the job-handler seam's author)."""
+    """One line per job type: the worker runs exactly the types registered here."""
+    job_handlers.register(ImportCsv())  # CUSTOMERS.IMPORT_CSV
+    job_handlers.register(BulkUpdate())  # CUSTOMERS.BULK_UPDATE
+    job_handlers.register(MetadataUpdate())  # CUSTOMERS.METADATA_UPDATE
+    job_handlers.register(GenerateVouchers())  # CAMPAIGN.VOUCHERS_GENERATE
 
 
 def _install_erasers() -> None:
-    """One line per package that holds customer data (owned by the erasure seam's author)."""
+    """One line per package that holds customer data, in the order permanent deletion runs
+    them (after customers deleted its own rows; every check() runs before any erase()).
+
+    Rows keyed by the person first, then their mentions in what others keep. Redeemables
+    precedes customers' own final holdings scrub: it recomputes the holdings of customers tied
+    to the person's vouchers, leaving only stray mentions. Otherwise the order is the lock
+    order permanent deletion has always taken on PostgreSQL; keep new erasers appended.
+    """
+    erasure.register(ActivitiesEraser())  # customer_event: own events, mentions in others'
+    erasure.register(SegmentsEraser())  # segment_member
+    erasure.register(RedeemablesEraser())  # redeemable_holder, publication, voucher links
+    erasure.register(AsyncActionsEraser())  # check(): 409 on a queued job naming them
+    erasure.register(IdempotencyKeysEraser())  # stored responses naming them

@@ -42,6 +42,8 @@ import patrons
 from tests.conftest import Project, Server
 from tests.factories import create_customer, wait_done
 
+pytestmark = pytest.mark.slow  # ~40 operations x (60 fuzzed + 30 negative) examples each
+
 CONTRACT = Path(patrons.__file__).parent / "api" / "contract" / "voucherify-openapi.json"
 
 # Examples per operation in the fuzzing phase; the examples phase adds the spec's own examples.

@@ -17,6 +17,7 @@ from patrons.activities.schemas import (
     ActivityList,
     CustomerActivity,
 )
+from patrons.core import pagination
 from patrons.core.clock import format_ms, now_ms, parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams
 from patrons.core.origin import Origin
@@ -92,17 +93,6 @@ def activity_to_wire(row: Row, render_customer: CustomerRenderer) -> CustomerAct
         created_at=format_ms(row["created_at"]),
         group_id=row["group_id"],
     )
-
-
-def _limit(params: dict[str, str]) -> int:
-    raw = params.get("limit") or "10"
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise InvalidQueryParams("Property .limit must be integer") from None
-    if not 1 <= limit <= 100:
-        raise InvalidQueryParams("Property .limit must be >= 1 and <= 100")
-    return limit
 
 
 def _date(params: dict[str, str], name: str) -> int | None:
@@ -182,7 +172,7 @@ async def list_(
     render_customer: CustomerRenderer,
 ) -> ActivityList:
     """GET /v1/customers/{id}/activity: `starting_after_id` cursor, `has_more`, no total."""
-    limit = _limit(params)
+    limit = pagination.parse_limit(params.get("limit"))
     descending = _order(params, ("created_at", "-created_at"))
     where = _filters(params, allow_type=True)
     cursor_id = params.get("starting_after_id")
@@ -192,7 +182,7 @@ async def list_(
         )
         if cursor is None:
             raise InvalidQueryParams(f"Property .starting_after_id: no event {cursor_id}")
-        op = "<" if descending else ">"
+        op = pagination.after(descending)
         where.add(
             f"(created_at {op} {{}} OR (created_at = {{}} AND id {op} {{}}))",
             cursor["created_at"],
@@ -206,13 +196,15 @@ async def list_(
         where=where.sql,
         args=where.args,
         descending=descending,
-        limit=limit + 1,
+        limit=pagination.fetch_size(limit),
     )
-    page = [activity_to_wire(r, render_customer) for r in rows[:limit]]
-    result = ActivityList(data=page, has_more=len(rows) > limit)
-    if result.has_more:
-        result.more_starting_after = page[-1].id
-    return result
+    shown, has_more = pagination.split(rows, limit)
+    page = [activity_to_wire(r, render_customer) for r in shown]
+    return ActivityList(
+        data=page,
+        has_more=has_more,
+        more_starting_after=pagination.next_cursor(page, has_more, lambda a: a.id),
+    )
 
 
 async def list_legacy(
@@ -224,7 +216,7 @@ async def list_legacy(
     render_customer: CustomerRenderer,
 ) -> ActivitiesList:
     """The deprecated GET /v1/customers/{id}/activities: date cursor and `total`."""
-    limit = _limit(params)
+    limit = pagination.parse_limit(params.get("limit"))
     # The legacy order enum is wide (type, code, campaign, …); events sort by time, in the
     # direction the value's sign asks for.
     descending = (params.get("order") or "-created_at").startswith("-")
@@ -232,9 +224,9 @@ async def list_legacy(
     total = await repository.count(
         db, project_id=project_id, customer_id=customer_id, where=where.sql, args=where.args
     )
-    after = _date(params, "starting_after")
-    if after is not None:
-        where.add("created_at < {}" if descending else "created_at > {}", after)
+    cursor = _date(params, "starting_after")
+    if cursor is not None:
+        where.add(f"created_at {pagination.after(descending)} {{}}", cursor)
     rows = await repository.list_(
         db,
         project_id=project_id,

@@ -12,21 +12,22 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 
-from patrons import observability
+from patrons import assembly, observability
 from patrons.api.docs import HANDLERS as DOCS_HANDLERS
-from patrons.api.errors import exception_handler
 from patrons.api.gateway import Gateway
 from patrons.api.health import HANDLERS as HEALTH_HANDLERS
 from patrons.api.rate_limits import RateLimiter
-from patrons.api.requests import provide_db, provide_project
+from patrons.async_actions import handlers as job_handlers
 from patrons.async_actions.router import router as async_actions_router
 from patrons.customers import service as customers
 from patrons.customers.router import router as customers_router
 from patrons.db import database
+from patrons.http.errors import exception_handler
+from patrons.http.requests import provide_db, provide_project
 from patrons.oauth.router import router as oauth_router
 from patrons.oauth.service import BearerAuthenticator
 from patrons.observability import configure_logging
-from patrons.projects.service import Authenticator
+from patrons.projects.service import Authenticator, Project
 from patrons.redeemables.router import router as redeemables_router
 from patrons.segments.router import router as segments_router
 from patrons.segments.service import Resolver
@@ -42,21 +43,13 @@ async def _flush_access_log_loop() -> None:
         observability.flush_access_log()
 
 
-async def _checkpoint_loop(db: database.SqliteDatabase) -> None:
-    while True:
-        await asyncio.sleep(1.0)
-        try:
-            await asyncio.to_thread(db.checkpoint)
-        except Exception:  # a busy database just waits for the next round
-            log.debug("WAL checkpoint skipped", exc_info=True)
-
-
 def _customer_resolver() -> Resolver:
     return customers.resolve_many
 
 
 def create_app(settings: Settings | None = None) -> Any:
     settings = settings or Settings.from_env()
+    assembly.install()  # the registered seams (erasers, job handlers)
     configure_logging(settings.log_level, settings.log_format)
     gateway: Gateway
 
@@ -73,17 +66,16 @@ def create_app(settings: Settings | None = None) -> Any:
         gateway.bearer = BearerAuthenticator(db)
         gateway.rate_limiter = RateLimiter.from_settings(db, settings)
         app.state.oauth_token_ttl_seconds = settings.oauth_token_ttl_seconds
-        checkpoint = (
-            asyncio.create_task(_checkpoint_loop(db))
-            if isinstance(db, database.SqliteDatabase)
-            else None
-        )
+        checkpoint = database.start_checkpoints(db)
         flusher = asyncio.create_task(_flush_access_log_loop())
         stop = asyncio.Event()
         worker = (
             asyncio.create_task(
                 Worker(
-                    db, chunk_rows=settings.worker_chunk_rows, lease_ms=settings.worker_lease_ms
+                    db,
+                    handlers=job_handlers.registered(),
+                    chunk_rows=settings.worker_chunk_rows,
+                    lease_ms=settings.worker_lease_ms,
                 ).run(stop)
             )
             if settings.embedded_worker
@@ -119,6 +111,9 @@ def create_app(settings: Settings | None = None) -> Any:
             "resolve_customers": Provide(_customer_resolver, sync_to_thread=False),
         },
         exception_handlers={Exception: exception_handler(settings.max_body_bytes)},
+        # http/ names Project for types only (it sits below projects/); Litestar resolves the
+        # providers' annotations at start-up and finds the name here.
+        signature_namespace={"Project": Project},
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
         openapi_config=None,

@@ -9,50 +9,31 @@ to the Litestar route (which stays for the OpenAPI document); only the framework
 
 from __future__ import annotations
 
-import logging
-import re
-from typing import Any
-
 import msgspec
 
-from patrons.api.errors import JSON, error_body
-from patrons.core.errors import InternalError, PatronsError
-from patrons.core.paths import decode_path_id
+from patrons.core.errors import PatronsError
 from patrons.customers import service as customers
 from patrons.db.database import Database
+from patrons.http.errors import error_body, unexpected
+from patrons.http.requests import path_id
+from patrons.http.responses import Send, send_json
 from patrons.projects.service import Project
 
-log = logging.getLogger("patrons.api")
-
-_CUSTOMER = re.compile(r"^/v1/customers/([^/]+)/?$")
 ROUTE = "/v1/customers/{customer_id}"  # the template metrics and logs report
 _ENCODE = msgspec.json.Encoder().encode
-_CONTENT_TYPE = (b"content-type", JSON.encode())
-
-
-def matches(scope: dict[str, Any]) -> re.Match[str] | None:
-    if scope["method"] != "GET":
-        return None
-    return _CUSTOMER.match(scope["path"])
 
 
 async def get_customer(
-    match: re.Match[str], send: Any, *, db: Database, project: Project, request_id: str
+    raw_id: str, send: Send, *, db: Database, project: Project, request_id: str
 ) -> None:
+    """`raw_id` is the path segment as sent (http.paths.customer_read picked the route)."""
     try:
-        customer = await customers.get(db, project_id=project.id, ref=decode_path_id(match[1]))
+        ref = path_id(raw_id, resource="customer")
+        customer = await customers.get(db, project_id=project.id, ref=ref)
         status, body = 200, _ENCODE(customer)
     except PatronsError as exc:
         status, body = exc.status, error_body(exc, request_id)
-    except Exception:
-        log.exception("unhandled error on GET %s", match[0])
-        error = InternalError("An unexpected error occurred. The request id identifies it.")
-        status, body = 500, error_body(error, request_id)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    except Exception as exc:
+        error = unexpected(exc, "GET", f"/v1/customers/{raw_id}")
+        status, body = error.status, error_body(error, request_id)
+    await send_json(send, status, body)

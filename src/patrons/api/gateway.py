@@ -2,8 +2,11 @@
 
 - Routes on `raw_path`: Litestar routes on the decoded path, which turns `a%2Fb` into two
   segments. With the raw path, a percent-encoded id stays one segment and the handler decodes
-  it exactly once (core.paths.decode_path_id).
+  it exactly once (http.requests.path_id).
+- Splits the path once (http.paths): that split decides /v1 or not, the fast lane, the
+  rate-limit budget and the OAuth scope; Litestar routes the rest.
 - Answers GET /v1/customers/{id} itself (api/fast_lane.py).
+- Renders every refusal and unexpected exception with the one renderer (http.errors).
 - Measures every request (metrics and one access-log line, by route template).
 - Gives every request an id (`v-…`), sent back as `X-Request-Id` and used in errors.
 - Authenticates `/v1/` requests by X-App-Id/X-App-Token or an OAuth Bearer token before any
@@ -18,11 +21,12 @@ from typing import Any
 
 from patrons import observability
 from patrons.api import fast_lane, idempotency
-from patrons.api.errors import JSON, error_body
 from patrons.api.rate_limits import RateLimiter
 from patrons.core import ids
 from patrons.core.errors import PatronsError, PayloadTooLarge, TooManyRequests
 from patrons.db.database import Database
+from patrons.http.errors import send_error, unexpected
+from patrons.http.paths import api_segments, customer_read
 from patrons.oauth.service import BearerAuthenticator
 from patrons.projects.service import Authenticator
 
@@ -74,23 +78,27 @@ class Gateway:
             )
 
     async def _dispatch(self, scope: Scope, receive: Any, send: Any, request_id: str) -> None:
-        if scope["path"].startswith("/v1/") or scope["path"] == "/v1":
+        segments = api_segments(scope["path"])
+        if segments is not None:
             try:
                 self._check_length(scope)
                 project = await self._authenticate(scope)
+                scope["patrons_project"] = project
+                if self.rate_limiter is not None:
+                    send = await self._spend_budget(scope, segments, send, project.id, request_id)
+                    if send is None:
+                        return
             except PatronsError as exc:
-                await self._reject(send, exc, request_id)
+                await send_error(send, exc, request_id)
                 return
-            scope["patrons_project"] = project
-            if self.rate_limiter is not None:
-                send = await self._spend_budget(scope, send, project.id, request_id)
-                if send is None:
-                    return
-            match = fast_lane.matches(scope)
-            if match is not None and self.db is not None:
+            except Exception as exc:  # nothing was sent yet: the one 500, as everywhere
+                await send_error(send, unexpected(exc, scope["method"], scope["path"]), request_id)
+                return
+            raw_id = customer_read(scope["method"], segments)
+            if raw_id is not None and self.db is not None:
                 scope["patrons_route"] = fast_lane.ROUTE
                 await fast_lane.get_customer(
-                    match, send, db=self.db, project=project, request_id=request_id
+                    raw_id, send, db=self.db, project=project, request_id=request_id
                 )
                 return
             # Idempotency-Key (api/idempotency.py): only keyed POST/PUT pay for the lookup.
@@ -109,7 +117,7 @@ class Gateway:
                             max_body=self.max_body,
                         )
                     except PatronsError as exc:  # raised only before anything was sent
-                        await self._reject(send, exc, request_id)
+                        await send_error(send, exc, request_id)
                     return
         await self.app(scope, receive, send)
 
@@ -139,15 +147,17 @@ class Gateway:
         assert self.authenticator is not None
         return await self.authenticator.authenticate(app_id, app_token)
 
-    async def _spend_budget(self, scope: Scope, send: Any, project_id: str, request_id: str) -> Any:
+    async def _spend_budget(
+        self, scope: Scope, segments: tuple[str, ...], send: Any, project_id: str, request_id: str
+    ) -> Any:
         """`send` with the rate-limit headers added, or None after answering 429 itself."""
         assert self.rate_limiter is not None
-        verdict = await self.rate_limiter.hit(project_id, scope["method"], scope["path"])
+        verdict = await self.rate_limiter.hit(project_id, scope["method"], segments)
         if verdict is None:
             return send
         headers = verdict.headers()
         if not verdict.allowed:
-            await self._reject(send, TooManyRequests(), request_id, headers)
+            await send_error(send, TooManyRequests(), request_id, headers)
             return None
 
         async def send_with_limits(message: dict[str, Any]) -> None:
@@ -156,24 +166,3 @@ class Gateway:
             await send(message)
 
         return send_with_limits
-
-    async def _reject(
-        self,
-        send: Any,
-        exc: PatronsError,
-        request_id: str,
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        body = error_body(exc, request_id)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": exc.status,
-                "headers": [
-                    (b"content-type", JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    *(headers or ()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})

@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 
 from patrons.async_actions import repository as async_actions
 from patrons.db import migrate
-from patrons.db.database import Database, PostgresDatabase
+from patrons.db.database import Database, pool_of
 from patrons.observability import render
 
 _HEAD = migrate.current_head()
@@ -39,8 +39,9 @@ async def ready(request: Request) -> Response[dict[str, str]]:
 async def metrics(request: Request) -> Response[bytes]:
     db: Database = request.app.state.db
     queue = await async_actions.counts_by_status(db)
-    pool = db.pool if isinstance(db, PostgresDatabase) else None
-    return Response(render(pool, queue), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(
+        render(pool_of(db), queue), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )
 
 
 HANDLERS = [health, ready, metrics]

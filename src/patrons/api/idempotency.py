@@ -21,8 +21,8 @@ so every other request pays nothing. Per (project, key), kept 24 h in `idempoten
    expire, after which a retry executes again — the one window where a request can run twice.
 
 Permanent deletions bypass the store: their response would keep the erased customer's id.
-SQL lives here because the layer is infrastructure shared by every route; the one query the
-customer erasure needs is projects.repository.erase_idempotent_responses.
+The store's SQL and its permanent-deletion eraser live in patrons/idempotency_keys/, below the
+resources, so assembly.py can register the eraser without importing api/.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ from patrons.core.errors import (
     PayloadTooLarge,
 )
 from patrons.db.database import Database, Row
+from patrons.http.paths import api_segments
+from patrons.idempotency_keys import repository
 
 METHODS = frozenset({"POST", "PUT"})
 HEADER = b"idempotency-key"
@@ -67,7 +69,7 @@ _tasks: set[asyncio.Task[None]] = set()
 def key_of(scope: dict[str, Any]) -> bytes | None:
     for name, value in scope["headers"]:
         if name == HEADER:
-            return value  # type: ignore[no-any-return]
+            return value
     return None
 
 
@@ -92,7 +94,7 @@ async def handle(
 ) -> None:
     """Run or replay one keyed request. Raises PatronsError only before anything is sent."""
     key = _validate(raw_key)
-    if scope["path"].endswith("/permanent-deletion"):
+    if (api_segments(scope["path"]) or ())[-1:] == ("permanent-deletion",):
         await app(scope, receive, send)
         return
     spool, size, digest = await _read_body(scope, receive, max_body)
@@ -147,7 +149,7 @@ def _replaying(spool: IO[bytes], size: int, receive: Any) -> Any:
 
     async def replay_receive() -> dict[str, Any]:
         if sent[0]:
-            return await receive()  # type: ignore[no-any-return]
+            return await receive()
         data = spool.read(READ_CHUNK)
         more = spool.tell() < size
         if not more:
@@ -182,16 +184,10 @@ async def _claim_or_wait(db: Database, project_id: str, key: str, digest: str) -
         await asyncio.sleep(POLL_SECONDS)
         # Poll with a plain read; claim again only once the row changed state or expired.
         while asyncio.get_running_loop().time() < deadline:
-            current = await db.fetchrow(_SELECT, project_id, key)
+            current = await repository.get(db, project_id=project_id, key=key)
             if current is None or current["state"] == "DONE" or current["expires_at"] <= now_ms():
                 break
             await asyncio.sleep(POLL_SECONDS)
-
-
-_SELECT = (
-    "SELECT request_hash, state, response_status, response_headers, response_body, created_at,"
-    " expires_at FROM idempotency_key WHERE project_id = $1 AND key = $2"
-)
 
 
 async def _claim(db: Database, project_id: str, key: str, digest: str) -> int | Row:
@@ -199,37 +195,30 @@ async def _claim(db: Database, project_id: str, key: str, digest: str) -> int | 
     for _ in range(5):  # a row deleted between our INSERT and SELECT: try again
         now = now_ms()
         async with db.transaction() as conn:
-            inserted = await conn.fetchval(
-                "INSERT INTO idempotency_key (project_id, key, request_hash, state, created_at,"
-                " expires_at) VALUES ($1, $2, $3, 'IN_PROGRESS', $4, $5)"
-                " ON CONFLICT (project_id, key) DO NOTHING RETURNING key",
-                project_id,
-                key,
-                digest,
-                now,
-                now + LEASE_MS,
-            )
-            if inserted is not None:
+            if await repository.claim(
+                conn,
+                project_id=project_id,
+                key=key,
+                request_hash=digest,
+                now=now,
+                lease_until=now + LEASE_MS,
+            ):
                 return now
-            row = await conn.fetchrow(_SELECT, project_id, key)
+            row = await repository.get(conn, project_id=project_id, key=key)
             if row is None:
                 continue
             expired = row["expires_at"] <= now
             # A stale DONE row is absent; a dead lease passes to a retry of the same request.
             if expired and (row["state"] == "DONE" or row["request_hash"] == digest):
-                taken = await conn.fetchval(
-                    "UPDATE idempotency_key SET request_hash = $3, state = 'IN_PROGRESS',"
-                    " response_status = NULL, response_headers = NULL, response_body = NULL,"
-                    " created_at = $4, expires_at = $5"
-                    " WHERE project_id = $1 AND key = $2 AND expires_at = $6 RETURNING key",
-                    project_id,
-                    key,
-                    digest,
-                    now,
-                    now + LEASE_MS,
-                    row["expires_at"],
-                )
-                if taken is not None:
+                if await repository.take_over(
+                    conn,
+                    project_id=project_id,
+                    key=key,
+                    request_hash=digest,
+                    now=now,
+                    lease_until=now + LEASE_MS,
+                    old_expires_at=row["expires_at"],
+                ):
                     return now
                 continue
             return row
@@ -301,31 +290,21 @@ async def _store(
         if name.lower() not in _DROPPED
     ]
     async with db.transaction() as conn:
-        done = await conn.fetchval(
-            "UPDATE idempotency_key SET state = 'DONE', response_status = $3,"
-            " response_headers = $4, response_body = $5, expires_at = $6"
-            " WHERE project_id = $1 AND key = $2 AND state = 'IN_PROGRESS' AND created_at = $7"
-            " RETURNING key",
-            project_id,
-            key,
-            status,
-            msgspec.json.encode(headers).decode(),
-            text,
-            now_ms() + TTL_MS,
-            claimed_at,
+        return await repository.store_response(
+            conn,
+            project_id=project_id,
+            key=key,
+            claimed_at=claimed_at,
+            status=status,
+            headers=msgspec.json.encode(headers).decode(),
+            body=text,
+            expires_at=now_ms() + TTL_MS,
         )
-    return done is not None
 
 
 async def _release(db: Database, project_id: str, key: str, claimed_at: int) -> None:
     async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM idempotency_key WHERE project_id = $1 AND key = $2"
-            " AND state = 'IN_PROGRESS' AND created_at = $3",
-            project_id,
-            key,
-            claimed_at,
-        )
+        await repository.release(conn, project_id=project_id, key=key, claimed_at=claimed_at)
 
 
 async def _replay(send: Any, row: Row) -> None:
@@ -345,8 +324,4 @@ async def _purge(db: Database, now: int) -> None:
     await asyncio.sleep(random.random())  # spread processes that started together
     with contextlib.suppress(Exception):
         async with db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM idempotency_key WHERE (project_id, key) IN (SELECT project_id, key"
-                f" FROM idempotency_key WHERE expires_at < $1 LIMIT {PURGE_BATCH})",
-                now,
-            )
+            await repository.purge_expired(conn, now=now, batch=PURGE_BATCH)

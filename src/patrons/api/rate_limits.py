@@ -14,20 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from patrons.api import rate_limit_repository as repository
 from patrons.core.clock import now_ms
 from patrons.db.database import Database
 
 API_CALLS = "api_calls"
 BULK_API_CALLS = "bulk_api_calls"
+# POST targets that spend the bulk budget, as http.paths.api_segments splits them.
 _BULK_PATHS = frozenset(
-    {"/v1/customers/bulk/async", "/v1/customers/metadata/async", "/v1/customers/importCSV"}
+    {("customers", "bulk", "async"), ("customers", "metadata", "async"), ("customers", "importCSV")}
 )
-_HIT = (
-    "INSERT INTO rate_limit_window (project_id, kind, window_start, n) VALUES ($1, $2, $3, 1)"
-    " ON CONFLICT (project_id, kind, window_start)"
-    " DO UPDATE SET n = rate_limit_window.n + 1 RETURNING n"
-)
-_PRUNE = "DELETE FROM rate_limit_window WHERE window_start < $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +71,14 @@ class RateLimiter:
             window_seconds=settings.rate_limit_window_seconds,
         )
 
-    def kind_of(self, method: str, path: str) -> str | None:
+    def kind_of(self, method: str, segments: tuple[str, ...]) -> str | None:
         """The budget a request spends, or None when that budget is off."""
-        if method == "POST" and path.rstrip("/") in _BULK_PATHS and self.limits[BULK_API_CALLS]:
+        if method == "POST" and segments in _BULK_PATHS and self.limits[BULK_API_CALLS]:
             return BULK_API_CALLS
         return API_CALLS if self.limits[API_CALLS] > 0 else None
 
-    async def hit(self, project_id: str, method: str, path: str) -> Verdict | None:
-        kind = self.kind_of(method, path)
+    async def hit(self, project_id: str, method: str, segments: tuple[str, ...]) -> Verdict | None:
+        kind = self.kind_of(method, segments)
         if kind is None:
             return None
         now = now_ms()
@@ -90,10 +86,8 @@ class RateLimiter:
         if window != self._pruned_window:
             # Once per window per process: earlier windows can never be spent again.
             self._pruned_window = window
-            await self.db.fetch(_PRUNE, window - self.window_ms)
-        # fetch, not fetchval: on SQLite in autocommit a RETURNING statement holds its write
-        # lock until it is stepped to the end.
-        used = (await self.db.fetch(_HIT, project_id, kind, window))[0][0]
+            await repository.prune(self.db, before=window - self.window_ms)
+        used = await repository.hit(self.db, project_id=project_id, kind=kind, window_start=window)
         end = window + self.window_ms
         return Verdict(
             kind=kind,

@@ -10,9 +10,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from patrons.db import dialect
-from patrons.db.database import Conn, Database, Row, kind_of
+from patrons.db.database import DB, Conn, Row, kind_of
 
-DB = Database | Conn
 ACTIVE = ("ENQUEUED", "IN_PROGRESS")
 COLUMNS = (
     "project_id, id, type, status, operation_status, progress, request_id, payload_bytes,"
@@ -87,8 +86,10 @@ async def list_(db: DB, *, project_id: str, limit: int, end_date: int | None) ->
     )
 
 
-async def candidates(conn: Conn, *, now: int, lock: str) -> Row | None:
-    """The active job touched longest ago whose lease is free or expired.
+# house: cross-project — a worker serves every project; the claimed row scopes the rest
+async def candidates(conn: Conn, *, now: int) -> Row | None:
+    """The active job touched longest ago whose lease is free or expired, locked against
+    concurrent claims (skipped by them on PostgreSQL; SQLite's claim is exclusive anyway).
 
     Ordering by last touch gives round-robin over jobs: a worker takes one chunk per claim, so
     a small job queued behind a huge import waits for one chunk, not for the whole import.
@@ -97,7 +98,8 @@ async def candidates(conn: Conn, *, now: int, lock: str) -> Row | None:
         f"SELECT {COLUMNS} FROM async_action"
         " WHERE status IN ('ENQUEUED', 'IN_PROGRESS')"
         " AND (lease_until IS NULL OR lease_until < $1)"
-        f" ORDER BY COALESCE(updated_at, created_at), created_at LIMIT 1 {lock}",
+        " ORDER BY COALESCE(updated_at, created_at), created_at LIMIT 1"
+        f"{dialect.skip_locked_sql(kind_of(conn))}",
         now,
     )
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from litestar import Request, Router, get
 
-from patrons.api.requests import query_params
 from patrons.async_actions import service
 from patrons.async_actions.schemas import AsyncAction, AsyncActionList
-from patrons.core.paths import decode_path_id
 from patrons.db.database import Database
+from patrons.http.requests import path_id, query_params
 from patrons.projects.service import Project
 
 
@@ -19,7 +18,9 @@ async def list_async_actions(request: Request, db: Database, project: Project) -
 
 @get("/{action_id:str}")
 async def get_async_action(action_id: str, db: Database, project: Project) -> AsyncAction:
-    return await service.get(db, project_id=project.id, action_id=decode_path_id(action_id))
+    return await service.get(
+        db, project_id=project.id, action_id=path_id(action_id, resource="async_action")
+    )
 
 
 router = Router(path="/v1/async-actions", route_handlers=[list_async_actions, get_async_action])

@@ -10,7 +10,7 @@ from msgspec import UNSET, Raw
 from patrons.async_actions import repository
 from patrons.async_actions.payload import read_pieces, split_pieces
 from patrons.async_actions.schemas import AsyncAction, AsyncActionList
-from patrons.core import ids
+from patrons.core import ids, pagination
 from patrons.core.clock import format_ms, now_ms, parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams, NotFound
 from patrons.db.database import Conn, Database, Row
@@ -50,7 +50,7 @@ async def enqueue(
     return action_id
 
 
-def to_wire(row: Row, *, with_result: bool) -> AsyncAction:
+def async_action_to_wire(row: Row, *, with_result: bool) -> AsyncAction:
     started, finished = row["started_at"], row["finished_at"]
     if started is None:
         processing_time = 0
@@ -77,17 +77,11 @@ async def get(db: Database, *, project_id: str, action_id: str) -> AsyncAction:
     row = await repository.get(db, project_id=project_id, action_id=action_id)
     if row is None:
         raise NotFound("async_action", action_id)
-    return to_wire(row, with_result=True)
+    return async_action_to_wire(row, with_result=True)
 
 
 async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> AsyncActionList:
-    raw_limit = params.get("limit") or "10"
-    try:
-        limit = int(raw_limit)
-    except ValueError:
-        raise InvalidQueryParams("Property .limit must be integer") from None
-    if not 1 <= limit <= 100:
-        raise InvalidQueryParams("Property .limit must be >= 1 and <= 100")
+    limit = pagination.parse_limit(params.get("limit"))
     end_date = None
     if params.get("end_date"):
         try:
@@ -96,10 +90,13 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Asy
             raise InvalidQueryParams(
                 "Property .end_date cannot be recognized as a ISO-8601 compliant date"
             ) from None
-    rows = await repository.list_(db, project_id=project_id, limit=limit + 1, end_date=end_date)
+    rows = await repository.list_(
+        db, project_id=project_id, limit=pagination.fetch_size(limit), end_date=end_date
+    )
+    page, has_more = pagination.split(rows, limit)
     return AsyncActionList(
-        async_actions=[to_wire(r, with_result=False) for r in rows[:limit]],
-        has_more=len(rows) > limit,
+        async_actions=[async_action_to_wire(r, with_result=False) for r in page],
+        has_more=has_more,
     )
 
 

@@ -195,8 +195,11 @@ def worker() -> None:
     """Run a job worker alone (any number, on any machine, against one database)."""
     import signal
 
+    from patrons import assembly
+    from patrons.async_actions import handlers as job_handlers
     from patrons.worker.runner import Worker
 
+    assembly.install()
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
     migrate.upgrade(settings.database_url)
@@ -209,7 +212,10 @@ def worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         try:
             await Worker(
-                db, chunk_rows=settings.worker_chunk_rows, lease_ms=settings.worker_lease_ms
+                db,
+                handlers=job_handlers.registered(),
+                chunk_rows=settings.worker_chunk_rows,
+                lease_ms=settings.worker_lease_ms,
             ).run(stop)
         finally:
             await db.close()

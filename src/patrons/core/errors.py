@@ -1,6 +1,6 @@
 """One exception tree for every error the API returns.
 
-Each error carries its HTTP status and Voucherify `key`; api/errors.py renders them all into
+Each error carries its HTTP status and Voucherify `key`; http/errors.py renders them all into
 Voucherify's error object, so handlers just raise.
 """
 

@@ -11,8 +11,6 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from patrons.core.errors import InvalidQueryParams
-
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 
 
@@ -58,17 +56,3 @@ def _listify(node: Any) -> Any:
     if node and all(k.isdigit() for k in node):
         return [_listify(node[k]) for k in sorted(node, key=int)]
     return {k: _listify(v) for k, v in node.items()}
-
-
-def int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter within [low, high]; absent or empty → `default`."""
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidQueryParams(f"Property .{name} must be integer") from None
-    if not low <= value <= high:
-        raise InvalidQueryParams(f"Property .{name} must be >= {low} and <= {high}")
-    return value

@@ -7,13 +7,13 @@ from typing import IO
 import msgspec
 from litestar import Request, post
 
-from patrons.api.requests import read_json
 from patrons.async_actions import service as async_actions
 from patrons.async_actions.schemas import AsyncActionCreated
 from patrons.core.errors import InvalidPayload
 from patrons.customers.csv_upload import CsvUpload
 from patrons.customers.jobs import BULK_UPDATE, IMPORT_CSV, METADATA_UPDATE, BulkItem, MetadataBulk
 from patrons.db.database import Database
+from patrons.http.requests import read_json, request_id_of
 from patrons.projects.service import Project
 
 
@@ -25,7 +25,7 @@ async def _enqueue(
             conn,
             project_id=project.id,
             type_=type_,
-            request_id=request.scope.get("patrons_request_id"),  # type: ignore[call-overload]
+            request_id=request_id_of(request),
             payload=data,
         )
     return AsyncActionCreated(async_action_id=action_id)

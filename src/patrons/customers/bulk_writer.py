@@ -2,12 +2,13 @@
 
 A `RowWrite` is one input row already turned into column changes. `write_chunk` upserts every
 row by `source_id` (rows without one are created) and reports, per row, whether it inserted.
-PostgreSQL: COPY into a temp staging table, then one `INSERT … SELECT … ON CONFLICT` per set of
-changed columns. SQLite: look up the chunk's source_ids, then `executemany` inserts and updates
-(the write transaction is exclusive, so the lookup cannot go stale).
+Rows repeating a source_id are merged first (a statement cannot touch a row twice). Where
+writers run concurrently (PostgreSQL) the database settles conflicts in one staged upsert per
+set of changed columns; where they run one at a time (SQLite) the chunk's source_ids are looked
+up and inserts and updates written apart (the exclusive transaction keeps the lookup fresh).
+The SQL is in customers/bulk_repository.py.
 
-Hooks: `write_chunk` returns the written rows with their customer ids and inserted flags, so
-activity and segment handling can be added per chunk in the same transaction.
+`record_written` then adds what every write gets (events, segment upkeep) for the chunk.
 """
 
 from __future__ import annotations
@@ -21,16 +22,12 @@ import msgspec
 from patrons.activities import service as activities
 from patrons.core import ids
 from patrons.core.origin import Origin
-from patrons.customers import repository
+from patrons.customers import bulk_repository, repository
+from patrons.customers.bulk_repository import WRITABLE
 from patrons.db import dialect
-from patrons.db.database import Conn
-from patrons.db.tables import CUSTOMER_COLUMNS
+from patrons.db.database import Conn, kind_of
 from patrons.segments import membership
 
-# Every writable customer column, in staging/insert order.
-WRITABLE = tuple(
-    c for c in CUSTOMER_COLUMNS if c not in ("id", "source_id", "created_at", "updated_at")
-)
 _DEFAULTS: dict[str, Any] = {"address_set": False, "metadata": {}}
 REPLACE, PATCH, MERGE_METADATA = "replace", "patch", "merge_metadata"
 
@@ -80,15 +77,15 @@ def _full_row(row: RowWrite) -> list[Any]:
 
 
 async def write_chunk(
-    conn: Conn, *, kind: str, project_id: str, rows: list[RowWrite], mode: str, now: int
+    conn: Conn, *, project_id: str, rows: list[RowWrite], mode: str, now: int
 ) -> list[RowWrite]:
     rows = dedupe(rows, mode)
     for row in rows:
         row.customer_id = ids.customer_id()
-    if kind == dialect.POSTGRESQL:
-        await _write_pg(conn, project_id=project_id, rows=rows, mode=mode, now=now)
+    if dialect.one_writer_at_a_time(kind_of(conn)):
+        await _look_up_then_write(conn, project_id=project_id, rows=rows, mode=mode, now=now)
     else:
-        await _write_sqlite(conn, project_id=project_id, rows=rows, mode=mode, now=now)
+        await _upsert_staged(conn, project_id=project_id, rows=rows, mode=mode, now=now)
     inserted = sum(1 for r in rows if r.inserted)
     if inserted:
         await repository.add_to_count(conn, project_id=project_id, delta=inserted)
@@ -101,39 +98,24 @@ def _set_columns(row: RowWrite, mode: str) -> tuple[str, ...]:
     return tuple(c for c in WRITABLE if c in row.changes)
 
 
-async def _write_pg(
-    conn: Any, *, project_id: str, rows: list[RowWrite], mode: str, now: int
+async def _upsert_staged(
+    conn: Conn, *, project_id: str, rows: list[RowWrite], mode: str, now: int
 ) -> None:
+    """Concurrent writers: the database decides insert vs update per row (ON CONFLICT)."""
     groups: dict[tuple[str, ...], int] = {}
     records = []
     for index, row in enumerate(rows):
         group = groups.setdefault(_set_columns(row, mode), len(groups))
         records.append((index, group, row.customer_id, row.source_id, *_full_row(row)))
-    await conn.execute(
-        # Shaped like the customer table itself, so its column types never drift apart.
-        "CREATE TEMP TABLE bulk_stage ON COMMIT DROP AS SELECT 0 AS ord, 0 AS grp, id,"
-        f" source_id, {', '.join(WRITABLE)} FROM customer WITH NO DATA"
+    written = await bulk_repository.upsert_staged(
+        conn,
+        project_id=project_id,
+        records=records,
+        groups=list(groups),
+        merge_metadata=mode == MERGE_METADATA,
+        now=now,
     )
-    await conn.copy_records_to_table("bulk_stage", records=records)
-    columns = ", ".join(WRITABLE)
-    for set_columns, group in groups.items():
-        sets = []
-        for column in set_columns:
-            if column == "metadata" and mode == MERGE_METADATA:
-                sets.append("metadata = customer.metadata || EXCLUDED.metadata")
-            else:
-                sets.append(f"{column} = EXCLUDED.{column}")
-        sets.append("updated_at = $2")
-        results = await conn.fetch(
-            f"INSERT INTO customer (project_id, id, source_id, {columns}, created_at)"
-            f" SELECT $1, id, source_id, {columns}, $2 FROM bulk_stage WHERE grp = $3"
-            f" ORDER BY ord"
-            f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(sets)}"
-            " RETURNING id, source_id, (xmax = 0) AS inserted",
-            project_id,
-            now,
-            group,
-        )
+    for group, results in enumerate(written):
         by_source = {r["source_id"]: r for r in results if r["source_id"] is not None}
         for row in rows:
             hit = by_source.get(row.source_id) if row.source_id is not None else None
@@ -144,55 +126,42 @@ async def _write_pg(
                 row.inserted = True
 
 
-async def _write_sqlite(
+async def _look_up_then_write(
     conn: Conn, *, project_id: str, rows: list[RowWrite], mode: str, now: int
 ) -> None:
-    existing: dict[str, tuple[str, str]] = {}
-    keys = [r.source_id for r in rows if r.source_id is not None]
-    for start in range(0, len(keys), 500):
-        batch = keys[start : start + 500]
-        marks = ", ".join(f"${i + 2}" for i in range(len(batch)))
-        for hit in await conn.fetch(
-            f"SELECT source_id, id, metadata FROM customer"
-            f" WHERE project_id = $1 AND source_id IN ({marks})",
-            project_id,
-            *batch,
-        ):
-            existing[hit["source_id"]] = (hit["id"], hit["metadata"])
+    """One writer at a time: what exists cannot change between the lookup and the writes."""
+    existing: dict[str, tuple[str, str]] = {
+        hit["source_id"]: (hit["id"], hit["metadata"])
+        for hit in await bulk_repository.find_by_source_ids(
+            conn,
+            project_id=project_id,
+            source_ids=[r.source_id for r in rows if r.source_id is not None],
+        )
+    }
     inserts: list[list[Any]] = []
     updates: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
     for row in rows:
         found = existing.get(row.source_id) if row.source_id is not None else None
         if found is None:
             row.inserted = True
-            inserts.append([project_id, row.customer_id, row.source_id, *_full_row(row), now])
+            inserts.append([row.customer_id, row.source_id, *_full_row(row), now])
             continue
         row.customer_id = found[0]
         set_columns = _set_columns(row, mode)
         values = []
         for column in set_columns:
-            value = row.changes.get(column, _DEFAULTS.get(column))
+            value: Any = row.changes.get(column, _DEFAULTS.get(column))
             if column == "metadata":
                 if mode == MERGE_METADATA:
                     value = {**msgspec.json.decode(found[1] or "{}"), **value}
                 value = msgspec.json.encode(value).decode()
             values.append(value)
-        updates[set_columns].append([*values, now, project_id, row.customer_id])
-    columns = ", ".join(WRITABLE)
+        updates[set_columns].append([*values, row.customer_id])
     if inserts:
-        marks = ", ".join(f"${i}" for i in range(1, len(WRITABLE) + 5))
-        await conn.executemany(
-            f"INSERT INTO customer (project_id, id, source_id, {columns}, created_at)"
-            f" VALUES ({marks})",
-            inserts,
-        )
+        await bulk_repository.insert_many(conn, project_id=project_id, rows=inserts)
     for set_columns, params in updates.items():
-        n = len(set_columns)
-        sets = ", ".join(f"{c} = ${i + 1}" for i, c in enumerate(set_columns))
-        await conn.executemany(
-            f"UPDATE customer SET {sets}, updated_at = ${n + 1}"
-            f" WHERE project_id = ${n + 2} AND id = ${n + 3}",
-            params,
+        await bulk_repository.update_many(
+            conn, project_id=project_id, set_columns=set_columns, rows=params, now=now
         )
 
 

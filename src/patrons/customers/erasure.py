@@ -6,45 +6,43 @@ source_id — together with every tombstone sharing its source_id (the same pers
 re-created earlier). A live customer is never erased through a tombstone's id: a dead id does
 not reach a new, live customer that reused the source_id.
 
-What goes, in every table of db/tables.py:
-- `customer` / `customer_deleted` rows; `customer_counter` drops by the live rows removed;
-- `customer_event` rows of the person (each snapshots the row), and the person's ids scrubbed
-  from other customers' event payloads (`extra`) and stored holdings (`referrals` …);
-- `segment_member` rows (static and auto-update memberships);
-- `redeemable_holder` and `publication` rows; vouchers they held or referred with are unlinked
-  and return to the pool (redeemables/erasure.py); customers tied to the same vouchers
-  (referees of their code, their referrer) get their stored holdings recomputed;
-- async actions: `async_action_failure` rows reported under their source_id, entries naming
-  them in finished jobs' `result`, and the leftover payload pieces of finished jobs (FAILED
-  jobs keep theirs; nothing reads them again). A job still queued or running whose payload
-  names them blocks the erasure with 409: rewriting a payload under a running worker would
-  move its byte checkpoints, and erasing first would let the job write them back;
-- stored idempotent responses (`idempotency_key`) whose body names them.
+The seam: customers erases only its own tables and imports no package that holds customer
+data. Each such package provides an `Eraser` for its own tables (its SQL in that package's
+repository) and assembly.py registers it here, in the order erasure runs. `erase()`:
+1. resolves the person into a `core.erasure.Subject` (ids, source_ids, the values searched
+   for and their JSON literals);
+2. runs every eraser's `check()` before anything is written, so an eraser can refuse (the
+   async_actions eraser answers 409 while a queued job's input names the person);
+3. deletes the `customer` / `customer_deleted` rows and drops `customer_counter` — the live row
+   first: on PostgreSQL its row lock makes a concurrent writer of the same customer finish
+   before any eraser reads;
+4. runs every eraser's `erase()` in registration order, adding up the counters each returns;
+5. scrubs the person from other customers' stored holdings (`summary`/`loyalty`/`referrals`,
+   core.erasure.scrub's rule) — last, after the redeemables eraser has recomputed the holdings
+   of customers tied to the person's vouchers, so only stray mentions remain.
 
-Not touched: segment rules and campaign/voucher texts written by the operator, and access
-logs (which never carry personal data).
+What the registered erasers cover today (assembly._install_erasers): the event log and
+mentions in others' events (activities), segment memberships (segments), holder rows,
+publications and vouchers (redeemables), job failures, results and finished payloads
+(async_actions), stored idempotent responses (idempotency_keys). Not touched: segment rules,
+campaign/voucher texts written by the operator, and access logs (never personal data).
+No record of the deletion is kept.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from typing import Any
+from collections import Counter
+from collections.abc import Mapping
+from typing import Protocol
 
 import msgspec
 
-from patrons.activities import repository as activities
-from patrons.async_actions import repository as async_actions
 from patrons.core import ids
 from patrons.core.clock import format_ms, now_ms
-from patrons.core.errors import NotFound, ResourceInUse
-from patrons.customers import repository
+from patrons.core.erasure import Subject, scrub_column
+from patrons.core.errors import NotFound
+from patrons.customers import repository, service
 from patrons.db.database import Conn, Row
-from patrons.projects import repository as projects
-from patrons.redeemables import erasure as redeemables
-from patrons.redeemables import holdings
-from patrons.redeemables import repository as redeemables_repository
-from patrons.segments import repository as segments
 
 
 class PermanentDeletionData(msgspec.Struct, kw_only=True):
@@ -80,240 +78,130 @@ class PermanentDeletion(msgspec.Struct, kw_only=True):
     object: str = "pernament_deletion"
 
 
-class Person(msgspec.Struct):
-    """The rows being erased and the values that identify them in other tables."""
+COUNTERS = frozenset(PermanentDeletionData.__struct_fields__)
 
-    target_id: str
-    customer_ids: list[str]
-    # Exact values searched for: ids, source_id, e-mail addresses.
-    values: list[str]
-    source_id: str | None
+
+class Eraser(Protocol):
+    """What a package that holds customer data registers (from assembly._install_erasers).
+
+    Both methods run in the erasure's one transaction and touch only the package's own
+    tables. Implementations match structurally: packages below customers cannot import this.
+    """
+
+    @property
+    def counters(self) -> tuple[str, ...]:
+        """The `PermanentDeletionData` fields `erase()` reports (checked at registration)."""
+        ...
+
+    async def check(self, conn: Conn, *, project_id: str, subject: Subject) -> None:
+        """Read only; raise a PatronsError to refuse the erasure. Every eraser's check runs
+        before anything is written, so a refusal leaves nothing half-erased."""
+        ...
+
+    async def erase(self, conn: Conn, *, project_id: str, subject: Subject) -> Mapping[str, int]:
+        """Delete or scrub the subject in the package's tables; counts by counter name."""
+        ...
+
+
+_erasers: list[Eraser] = []
+
+
+def register(eraser: Eraser) -> None:
+    """Add `eraser` after those already registered: registration order is erasure order."""
+    unknown = set(eraser.counters) - COUNTERS
+    if unknown:
+        raise ValueError(f"{type(eraser).__name__} reports unknown counters {sorted(unknown)}")
+    if eraser in _erasers:
+        raise ValueError(f"{type(eraser).__name__} is registered already")
+    _erasers.append(eraser)
+
+
+def unregister(eraser: Eraser) -> None:
+    _erasers.remove(eraser)
+
+
+def registered() -> tuple[Eraser, ...]:
+    return tuple(_erasers)
 
 
 async def erase(conn: Conn, *, project_id: str, ref: str) -> PermanentDeletion:
-    person = await _resolve(conn, project_id=project_id, ref=ref)
-    await _check_no_running_job(conn, project_id=project_id, person=person)
-    counts: dict[str, int] = {}
+    if not _erasers:  # erasing only the customer row would leave the person everywhere else
+        raise RuntimeError("no erasers registered: call patrons.assembly.install() at start-up")
+    erasers = tuple(_erasers)
+    subject = await _resolve(conn, project_id=project_id, ref=ref)
+    for eraser in erasers:
+        await eraser.check(conn, project_id=project_id, subject=subject)
     live, dead = await repository.erase_rows(
-        conn, project_id=project_id, customer_ids=person.customer_ids
+        conn, project_id=project_id, customer_ids=subject.customer_ids
     )
     if live:
         await repository.add_to_count(conn, project_id=project_id, delta=-live)
-    counts["customer"] = live + dead
-    counts["customer_events"] = await activities.erase_customers(
-        conn, project_id=project_id, customer_ids=person.customer_ids
+    counts: Counter[str] = Counter(customer=live + dead)
+    for eraser in erasers:
+        reported = await eraser.erase(conn, project_id=project_id, subject=subject)
+        undeclared = set(reported) - set(eraser.counters)
+        if undeclared:
+            raise RuntimeError(f"{type(eraser).__name__} reported {sorted(undeclared)}")
+        counts.update(reported)
+    counts["holdings_mentions"] += await _scrub_holdings(
+        conn, project_id=project_id, subject=subject
     )
-    counts["segments"] = await segments.erase_customers(
-        conn, project_id=project_id, customer_ids=person.customer_ids
-    )
-    tied = await redeemables.co_holders(
-        conn, project_id=project_id, customer_ids=person.customer_ids
-    )
-    counts.update(
-        await redeemables.erase_holdings(
-            conn, project_id=project_id, customer_ids=person.customer_ids
-        )
-    )
-    await holdings.refresh(conn, project_id=project_id, customer_ids=tied)
-    counts.update(await _scrub_mentions(conn, project_id=project_id, person=person))
-    failures = 0
-    if person.source_id is not None:
-        failures = await async_actions.erase_failures(
-            conn, project_id=project_id, source_id=person.source_id
-        )
-    counts["async_action_failures"] = failures
-    counts["async_action_payloads"] = await async_actions.drop_finished_payloads(
-        conn, project_id=project_id
-    )
-    now = now_ms()
     return PermanentDeletion(
         id=ids.permanent_deletion_id(),
-        created_at=format_ms(now),
-        related_object_id=person.target_id,
+        created_at=format_ms(now_ms()),
+        related_object_id=subject.target_id,
         data_json=PermanentDeletionData(**counts),
     )
 
 
-async def _resolve(conn: Conn, *, project_id: str, ref: str) -> Person:
+async def _resolve(conn: Conn, *, project_id: str, ref: str) -> Subject:
     rows: list[Row] = []
-    if "\x00" not in ref:  # no stored text holds NUL (PostgreSQL would refuse the query)
-        target = None
-        if ref.startswith("cust_"):
-            target = await repository.get_by_id(conn, project_id=project_id, customer_id=ref)
-        if target is None:
-            target = await repository.get_by_source_id(conn, project_id=project_id, source_id=ref)
-        if target is None and ref.startswith("cust_"):
-            target = await repository.deleted_by_id(conn, project_id=project_id, customer_id=ref)
-        if target is not None:
-            rows.append(target)
-            source_id = target["source_id"]
-        else:
-            source_id = ref
-        if source_id is not None:
-            rows.extend(
-                await repository.deleted_by_source_id(
-                    conn, project_id=project_id, source_id=source_id
-                )
-            )
+    # The live customer by the one id-or-source_id lookup (`ref` is NUL-free: http.path_id).
+    target = await service.resolve(conn, project_id=project_id, ref=ref)
+    if target is None and ref.startswith("cust_"):
+        target = await repository.deleted_by_id(conn, project_id=project_id, customer_id=ref)
+    if target is not None:
+        rows.append(target)
+        source_id = target["source_id"]
+    else:
+        source_id = ref
+    if source_id is not None:
+        rows.extend(
+            await repository.deleted_by_source_id(conn, project_id=project_id, source_id=source_id)
+        )
     if not rows:
         raise NotFound("customer", ref)
-    customer_ids = list(dict.fromkeys(row["id"] for row in rows))
-    source_id = rows[0]["source_id"]
+    customer_ids = tuple(dict.fromkeys(row["id"] for row in rows))
     values = [*customer_ids]
     for row in rows:
         values.extend(v for v in (row["source_id"], row["email"]) if v)
-    return Person(
+    first_source_id = rows[0]["source_id"]
+    return Subject(
         target_id=rows[0]["id"],
         customer_ids=customer_ids,
-        values=list(dict.fromkeys(values)),
-        source_id=source_id,
+        # Every row shares the first one's source_id (tombstones were found by it).
+        source_ids=() if first_source_id is None else (first_source_id,),
+        values=tuple(dict.fromkeys(values)),
     )
 
 
-# --- values inside JSON documents and stored payloads -------------------------------------------
-
-
-def _json_literal(value: str) -> str:
-    """`value` as a JSON string literal, quotes included: how it appears in stored JSON."""
-    return msgspec.json.encode(value).decode()
-
-
-def scrub(document: Any, values: set[str]) -> tuple[Any, bool]:
-    """`document` without the person: list items mentioning a value are dropped, any other
-    string equal to one becomes null. Returns the result and whether anything changed."""
-    if isinstance(document, str):
-        return (None, True) if document in values else (document, False)
-    if isinstance(document, list):
-        kept = [item for item in document if not _mentions(item, values)]
-        changed = len(kept) != len(document)
-        out = []
-        for item in kept:
-            clean, item_changed = scrub(item, values)
-            out.append(clean)
-            changed = changed or item_changed
-        return out, changed
-    if isinstance(document, dict):
-        changed = False
-        result = {}
-        for key, item in document.items():
-            result[key], item_changed = scrub(item, values)
-            changed = changed or item_changed
-        return result, changed
-    return document, False
-
-
-def _mentions(document: Any, values: set[str]) -> bool:
-    if isinstance(document, str):
-        return document in values
-    if isinstance(document, list):
-        return any(_mentions(item, values) for item in document)
-    if isinstance(document, dict):
-        return any(_mentions(item, values) for item in document.values())
-    return False
-
-
-def _decode(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
-
-
-def _encode(value: Any) -> str | None:
-    return None if value is None else msgspec.json.encode(value).decode()
-
-
-async def _scrub_mentions(conn: Conn, *, project_id: str, person: Person) -> dict[str, int]:
-    """Remove the person from JSON that other records keep: other customers' event payloads
-    and holdings, finished jobs' results, stored idempotent responses."""
-    values = set(person.values)
-    events: set[str] = set()
-    holders: set[str] = set()
-    results: set[str] = set()
-    responses = 0
-    for value in person.values:
-        needle = _json_literal(value)
-        for row in await activities.extras_mentioning(conn, project_id=project_id, needle=needle):
-            if row["id"] in events:
-                continue
-            extra, changed = scrub(_decode(row["extra"]), values)
-            if changed:
-                events.add(row["id"])
-                await activities.set_extra(
-                    conn, project_id=project_id, event_id=row["id"], extra=_encode(extra)
-                )
-        for row in await redeemables.holdings_mentioning(
-            conn, project_id=project_id, needle=needle
-        ):
-            cleaned = {
-                column: scrub(_decode(row[column]), values)
-                for column in ("summary", "loyalty", "referrals")
-            }
-            if any(changed for _, changed in cleaned.values()):
-                holders.add(row["id"])
-                await redeemables_repository.set_holdings(
+async def _scrub_holdings(conn: Conn, *, project_id: str, subject: Subject) -> int:
+    """Other customers whose stored holdings still name the person, scrubbed; the count."""
+    values = set(subject.values)
+    scrubbed: set[str] = set()
+    for needle in subject.needles:
+        for row in await repository.holdings_mentioning(conn, project_id=project_id, needle=needle):
+            summary, loyalty, referrals = (
+                scrub_column(row[column], values) for column in ("summary", "loyalty", "referrals")
+            )
+            if summary[1] or loyalty[1] or referrals[1]:
+                scrubbed.add(row["id"])
+                await repository.set_holdings(
                     conn,
                     project_id=project_id,
                     customer_id=row["id"],
-                    **{column: _encode(doc) for column, (doc, _) in cleaned.items()},
+                    summary=summary[0],
+                    loyalty=loyalty[0],
+                    referrals=referrals[0],
                 )
-        for row in await async_actions.results_mentioning(
-            conn, project_id=project_id, needle=needle
-        ):
-            result, changed = scrub(_decode(row["result"]), values)
-            if changed:
-                results.add(row["id"])
-                await async_actions.set_result(
-                    conn, project_id=project_id, action_id=row["id"], result=_encode(result) or ""
-                )
-        responses += await projects.erase_idempotent_responses(
-            conn, project_id=project_id, needle=needle
-        )
-    return {
-        "activity_mentions": len(events),
-        "holdings_mentions": len(holders),
-        "async_action_results": len(results),
-        "idempotency_keys": responses,
-    }
-
-
-# --- jobs still running -------------------------------------------------------------------------
-
-
-def _payload_pattern(values: Iterable[str]) -> re.Pattern[bytes]:
-    """A value as a JSON string (bulk/metadata lines) or as a whole CSV field, quoted or not.
-
-    An unquoted CSV field must be followed by a delimiter, so a window ending mid-field never
-    matches; the search carries an overlap into the next window and ends with a newline.
-    """
-    forms = []
-    for value in values:
-        raw = value.encode()
-        forms.append(re.escape(msgspec.json.encode(value)))
-        forms.append(b'"' + re.escape(raw.replace(b'"', b'""')) + b'"')
-        forms.append(rb"(?<=[,\n])" + re.escape(raw) + rb"(?=[,\r\n])")
-    return re.compile(b"|".join(forms))
-
-
-async def _check_no_running_job(conn: Conn, *, project_id: str, person: Person) -> None:
-    """409 when a queued or running job's input names the person (see the module doc)."""
-    jobs = await async_actions.active_with_payload(conn, project_id=project_id)
-    if not jobs:
-        return
-    pattern = _payload_pattern(person.values)
-    overlap = max(len(_json_literal(v).encode()) for v in person.values) * 2 + 4
-    for job in jobs:
-        seq, tail = 0, b"\n"  # the first field of the file follows a virtual newline
-        while True:
-            piece = await async_actions.payload_piece(
-                conn, project_id=project_id, action_id=job["id"], seq=seq
-            )
-            window = tail + (b"\n" if piece is None else piece)
-            if pattern.search(window):
-                raise ResourceInUse(
-                    f"Async action {job['id']} has not finished and its input names this "
-                    "customer; retry the permanent deletion when it is done",
-                    resource_id=job["id"],
-                    resource_type="async_action",
-                )
-            if piece is None:
-                break
-            tail = window[-overlap:]
-            seq += 1
+    return len(scrubbed)

@@ -86,8 +86,6 @@ def to_row_write(mapping: Mapping, fields: list[str], row_no: int) -> RowWrite |
     metadata: dict[str, str] = {}
     source_id: str | None = None
     for (kind, target), value in zip(mapping, fields, strict=True):
-        if "\x00" in value:
-            return "values must not contain the NUL character"
         if kind == "column":
             if target == "source_id":
                 source_id = value if value.strip() else None  # kept as sent, like JSON

@@ -11,7 +11,7 @@ from typing import Any
 
 from patrons.core.clock import parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams
-from patrons.core.querystring import int_param
+from patrons.core.pagination import after, parse_limit, parse_page
 
 ORDERS = {
     # order value → (column, descending)
@@ -66,8 +66,8 @@ def _date_param(name: str, raw: str) -> int:
 
 def parse(params: dict[str, str]) -> ListQuery:
     q = ListQuery(
-        limit=int_param(params, "limit", 10, 1, 100),
-        page=int_param(params, "page", 1, 1, 99),
+        limit=parse_limit(params.get("limit")),
+        page=parse_page(params.get("page"), high=99),
     )
     order = params.get("order")
     if order:
@@ -105,4 +105,4 @@ def cursor_condition(q: ListQuery) -> str | None:
     """`starting_after` bounds `created_at`: before it for descending orders, after it otherwise."""
     if q.starting_after is None:
         return None
-    return "created_at < {}" if q.descending else "created_at > {}"
+    return f"created_at {after(q.descending)} {{}}"

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from patrons.db import dialect
-from patrons.db.database import Conn, Database, Row, kind_of
+from patrons.db.database import DB, Conn, Row, kind_of
 from patrons.db.tables import COUNTER_SLOTS, CUSTOMER_COLUMNS, HOLDINGS_COLUMNS
 
 OWN_COLUMNS = ", ".join(CUSTOMER_COLUMNS)
 COLUMNS = ", ".join((*CUSTOMER_COLUMNS, *HOLDINGS_COLUMNS))  # what a read returns
-DB = Database | Conn
 
 
 async def get_by_id(db: DB, *, project_id: str, customer_id: str) -> Row | None:
@@ -206,3 +205,40 @@ async def erase_rows(
         ids,
     )
     return len(live), len(dead)
+
+
+async def holdings_mentioning(conn: Conn, *, project_id: str, needle: str) -> list[Row]:
+    """Customers whose stored holdings (e.g. `referrals`) contain the JSON text `needle`."""
+    kind = kind_of(conn)
+    conditions = " OR ".join(
+        dialect.text_contains(kind, f"CAST({column} AS TEXT)", "$2") for column in HOLDINGS_COLUMNS
+    )
+    return await conn.fetch(
+        f"SELECT id, {', '.join(HOLDINGS_COLUMNS)} FROM customer"
+        f" WHERE project_id = $1 AND ({conditions})",
+        project_id,
+        needle,
+    )
+
+
+# --- what a customer holds: computed by redeemables/holdings.py, stored here ------------------
+
+
+async def set_holdings(
+    conn: Conn,
+    *,
+    project_id: str,
+    customer_id: str,
+    summary: str | None,
+    loyalty: str | None,
+    referrals: str | None,
+) -> None:
+    await conn.execute(
+        "UPDATE customer SET summary = $3, loyalty = $4, referrals = $5"
+        " WHERE project_id = $1 AND id = $2",
+        project_id,
+        customer_id,
+        summary,
+        loyalty,
+        referrals,
+    )

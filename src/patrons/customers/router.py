@@ -10,14 +10,13 @@ from litestar import Request, Router, delete, get, post, put
 
 from patrons.activities import service as activities
 from patrons.activities.schemas import ActivitiesList, ActivityList
-from patrons.api.requests import origin_of, query_params, read_json
-from patrons.core.paths import decode_path_id
 from patrons.customers import erasure, service
 from patrons.customers.bulk_router import HANDLERS as BULK_HANDLERS
 from patrons.customers.erasure import PermanentDeletion
 from patrons.customers.schemas import Customer, CustomerCreate, CustomerList, CustomerUpdate
-from patrons.customers.wire import to_wire as customer_to_wire
+from patrons.customers.wire import customer_to_wire
 from patrons.db.database import Database
+from patrons.http.requests import origin_of, path_id, query_params, read_json
 from patrons.projects.service import Project
 from patrons.segments import service as segments
 from patrons.segments.schemas import CustomerSegmentList
@@ -41,7 +40,9 @@ async def list_customers(request: Request, db: Database, project: Project) -> Cu
 # stays so the OpenAPI document and 405 `Allow` lists describe the endpoint.
 @get("/{customer_id:str}")
 async def get_customer(customer_id: str, db: Database, project: Project) -> Customer:
-    return await service.get(db, project_id=project.id, ref=decode_path_id(customer_id))
+    return await service.get(
+        db, project_id=project.id, ref=path_id(customer_id, resource="customer")
+    )
 
 
 @put("/{customer_id:str}")
@@ -53,7 +54,7 @@ async def update_customer(
         return await service.update(
             conn,
             project_id=project.id,
-            ref=decode_path_id(customer_id),
+            ref=path_id(customer_id, resource="customer"),
             body=body,
             origin=origin_of(request, project),
         )
@@ -67,7 +68,7 @@ async def delete_customer(
         await service.delete(
             conn,
             project_id=project.id,
-            ref=decode_path_id(customer_id),
+            ref=path_id(customer_id, resource="customer"),
             origin=origin_of(request, project),
         )
 
@@ -79,7 +80,9 @@ async def delete_customer_permanently(
     """GDPR erasure (customers/erasure.py). The body is ignored: the Python SDK sends none,
     the JS SDK sends `{}`."""
     async with db.transaction() as conn:
-        return await erasure.erase(conn, project_id=project.id, ref=decode_path_id(customer_id))
+        return await erasure.erase(
+            conn, project_id=project.id, ref=path_id(customer_id, resource="customer")
+        )
 
 
 @get("/{customer_id:str}/activity")
@@ -87,7 +90,7 @@ async def list_customer_activity(
     request: Request, customer_id: str, db: Database, project: Project
 ) -> ActivityList:
     customer = await service.get_or_raise(
-        db, project_id=project.id, ref=decode_path_id(customer_id)
+        db, project_id=project.id, ref=path_id(customer_id, resource="customer")
     )
     return await activities.list_(
         db,
@@ -103,7 +106,7 @@ async def list_customer_segments(
     customer_id: str, db: Database, project: Project
 ) -> CustomerSegmentList:
     """Not a 404 for an unknown customer: the segments such a customer would qualify for."""
-    ref = decode_path_id(customer_id)
+    ref = path_id(customer_id, resource="customer")
     customer = await service.resolve(db, project_id=project.id, ref=ref)
     return await segments.segments_of(db, project_id=project.id, customer=customer, ref=ref)
 
@@ -114,7 +117,7 @@ async def list_customer_activities(
 ) -> ActivitiesList:
     """Deprecated by Voucherify, kept for older clients."""
     customer = await service.get_or_raise(
-        db, project_id=project.id, ref=decode_path_id(customer_id)
+        db, project_id=project.id, ref=path_id(customer_id, resource="customer")
     )
     return await activities.list_legacy(
         db,

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import UNSET
 
 from patrons.activities import service as activities
-from patrons.core import ids
+from patrons.core import ids, pagination
 from patrons.core.clock import now_ms
 from patrons.core.errors import NotFound
 from patrons.core.origin import Origin
@@ -24,7 +24,7 @@ from patrons.customers.schemas import (
     CustomerUpdate,
 )
 from patrons.customers.wire import ADDRESS_COLUMNS as _ADDRESS_COLUMNS
-from patrons.customers.wire import to_wire
+from patrons.customers.wire import customer_to_wire
 from patrons.db.database import Conn, Database, Row
 from patrons.segments import membership
 from patrons.segments import service as segments
@@ -63,9 +63,8 @@ def _for_sql(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 async def resolve(db: Database | Conn, *, project_id: str, ref: str) -> Row | None:
-    """A live customer by `cust_` id or, failing that, by source_id."""
-    if "\x00" in ref:  # no stored text holds NUL (PostgreSQL would refuse the query)
-        return None
+    """A live customer by `cust_` id or, failing that, by source_id: the one id-or-source_id
+    lookup. `ref` comes decoded from http.requests, which has refused NUL already."""
     if ref.startswith("cust_"):
         row = await repository.get_by_id(db, project_id=project_id, customer_id=ref)
         if row is not None:
@@ -81,7 +80,7 @@ async def get_or_raise(db: Database | Conn, *, project_id: str, ref: str) -> Row
 
 
 async def get(db: Database | Conn, *, project_id: str, ref: str) -> Customer:
-    return to_wire(await get_or_raise(db, project_id=project_id, ref=ref))
+    return customer_to_wire(await get_or_raise(db, project_id=project_id, ref=ref))
 
 
 async def _recorded(
@@ -98,7 +97,7 @@ async def _recorded(
         now=now,
     )
     await membership.on_written(conn, project_id=project_id, rows=[row], origin=origin, now=now)
-    return to_wire(row)
+    return customer_to_wire(row)
 
 
 async def resolve_many(conn: Conn, project_id: str, refs: Sequence[str]) -> dict[str, str]:
@@ -168,6 +167,27 @@ async def delete(conn: Conn, *, project_id: str, ref: str, origin: Origin) -> No
     await repository.add_to_count(conn, project_id=project_id, delta=-1)
 
 
+async def set_holdings(
+    conn: Conn,
+    *,
+    project_id: str,
+    customer_id: str,
+    summary: str | None,
+    loyalty: str | None,
+    referrals: str | None,
+) -> None:
+    """Store the `summary`/`loyalty`/`referrals` JSON that redeemables/holdings.py computes
+    from what the customer holds: the columns are the customer's, so customers writes them."""
+    await repository.set_holdings(
+        conn,
+        project_id=project_id,
+        customer_id=customer_id,
+        summary=summary,
+        loyalty=loyalty,
+        referrals=referrals,
+    )
+
+
 async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> CustomerList:
     q = listing.parse(params)
     if q.segment_id is not None:
@@ -188,11 +208,10 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cus
         where=where,
         args=args,
         order_by=order_by,
-        limit=q.limit + 1,
-        offset=(q.page - 1) * q.limit,
+        limit=pagination.fetch_size(q.limit),
+        offset=pagination.offset(q.page, q.limit),
     )
-    has_more = len(rows) > q.limit
-    page = rows[: q.limit]
+    page, has_more = pagination.split(rows, q.limit)
     if has_more and cursor is not None and q.column == "created_at" and q.page == 1:
         page = await _whole_millisecond_groups(
             db,
@@ -207,7 +226,9 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cus
         total = await repository.count(db, project_id=project_id, where=q.where, args=q.args)
     else:
         total = await repository.live_count(db, project_id=project_id)
-    return CustomerList(customers=[to_wire(r) for r in page], total=total, has_more=has_more)
+    return CustomerList(
+        customers=[customer_to_wire(r) for r in page], total=total, has_more=has_more
+    )
 
 
 async def _whole_millisecond_groups(

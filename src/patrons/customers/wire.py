@@ -32,7 +32,7 @@ def _holding(row: Mapping[str, Any], column: str, empty: Raw) -> Raw:
     return raw_json(value) or empty
 
 
-def to_wire(row: Mapping[str, Any]) -> Customer:
+def customer_to_wire(row: Mapping[str, Any]) -> Customer:
     updated_at = row["updated_at"]
     metadata = row["metadata"]
     if isinstance(metadata, str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ import asyncpg
 
 from patrons.db import dialect
 
+log = logging.getLogger("patrons.db")
 Row = Any  # asyncpg.Record or sqlite3.Row: both index by position and by column name
 
 
@@ -46,6 +48,10 @@ class Database:
         raise NotImplementedError
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        raise NotImplementedError
+
+    def rollback_only(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        """A write transaction like `transaction()` that is always rolled back (for tests)."""
         raise NotImplementedError
 
     async def ping(self) -> None:
@@ -109,6 +115,15 @@ class SqliteDatabase(SqliteConn, Database):
                 raise
             self.raw.execute("COMMIT")
 
+    @contextlib.asynccontextmanager
+    async def rollback_only(self) -> AsyncIterator[Conn]:
+        async with self._lock:
+            self.raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            finally:
+                self.raw.execute("ROLLBACK")
+
     def checkpoint(self) -> None:
         """WAL checkpoint on a separate connection (call it from a thread)."""
         if self.path == ":memory:":
@@ -137,9 +152,10 @@ class PostgresDatabase(Database):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.fetchrow = pool.fetchrow
-        self.fetch = pool.fetch
-        self.fetchval = pool.fetchval
+        # The pool's own bound methods replace the base class's: no extra call on the hot path.
+        self.fetchrow = pool.fetchrow  # type: ignore[method-assign]
+        self.fetch = pool.fetch  # type: ignore[method-assign]
+        self.fetchval = pool.fetchval  # type: ignore[method-assign]
 
     @classmethod
     async def connect(cls, url: str, *, min_size: int, max_size: int) -> PostgresDatabase:
@@ -153,11 +169,48 @@ class PostgresDatabase(Database):
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
 
+    @contextlib.asynccontextmanager
+    async def rollback_only(self) -> AsyncIterator[Conn]:
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                yield conn
+            finally:
+                await tx.rollback()
+
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT 1")
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+def pool_of(db: Database) -> asyncpg.Pool | None:
+    """The connection pool behind a database, for metrics; None for SQLite's one connection."""
+    return db.pool if isinstance(db, PostgresDatabase) else None
+
+
+async def _checkpoint_loop(db: SqliteDatabase) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            await asyncio.to_thread(db.checkpoint)
+        except Exception:  # a busy database just waits for the next round
+            log.debug("WAL checkpoint skipped", exc_info=True)
+
+
+def start_checkpoints(db: Database) -> asyncio.Task[None] | None:
+    """SQLite: a background task checkpointing the WAL once a second (autocheckpoint is off,
+    so no request pays for one); cancel it before closing. None where nothing is needed."""
+    if isinstance(db, SqliteDatabase):
+        return asyncio.create_task(_checkpoint_loop(db))
+    return None
+
+
+# What a repository function reads through: the database itself (autocommit reads) or a
+# connection inside a transaction. Defined once; every repository imports it.
+DB = Database | Conn
 
 
 def kind_of(db: Database | Conn) -> str:

@@ -100,7 +100,7 @@ def json_param_sql(kind: str, placeholder: str) -> str:
     return f"CAST({placeholder} AS jsonb)" if kind == POSTGRESQL else placeholder
 
 
-# --- Segment rules (patrons.segments.rules_sql): text and JSON predicates with one meaning. ---
+# --- Filters (patrons.db.filters_sql): text and JSON predicates with one meaning. -----------
 # Every helper returns SQL whose result is identical on both databases and in the Python
 # evaluator: code-point exact text, never LIKE (SQLite's is ASCII-case-insensitive, PostgreSQL's
 # is not, and both give `%`/`_` in a value a meaning).
@@ -249,3 +249,27 @@ def values_list_sql(kind: str, placeholder: str) -> str:
     if kind == POSTGRESQL:
         return f"unnest({placeholder}::text[]) AS value"
     return f"json_each({placeholder})"
+
+
+# --- Writers and row locks: how concurrent transactions are kept apart. ----------------------
+
+
+def one_writer_at_a_time(kind: str) -> bool:
+    """True where write transactions never overlap (SQLite's BEGIN IMMEDIATE), so a row read
+    inside one cannot go stale before it writes; False where writers run concurrently
+    (PostgreSQL) and conflicts must be settled inside the statement (ON CONFLICT)."""
+    return kind == SQLITE
+
+
+def for_update_sql(kind: str, of: str | None = None) -> str:
+    """A trailing ` FOR UPDATE [OF alias]`: lock the rows read until commit. Empty on SQLite,
+    whose one writer at a time needs no row locks."""
+    if kind == SQLITE:
+        return ""
+    return f" FOR UPDATE OF {of}" if of else " FOR UPDATE"
+
+
+def skip_locked_sql(kind: str) -> str:
+    """A trailing ` FOR UPDATE SKIP LOCKED`: take rows no concurrent transaction holds (a queue
+    claim). Empty on SQLite, where the claim's exclusive transaction already is the lock."""
+    return "" if kind == SQLITE else " FOR UPDATE SKIP LOCKED"

@@ -84,10 +84,11 @@ def _customer_columns() -> list[sa.Column]:
     ]
 
 
-# What the customer holds, kept by the redeemables package in the transaction that changes a
-# holding, so reading a customer needs no aggregate: the wire `summary`, `loyalty` and
-# `referrals` objects, NULL while the customer holds nothing. Not part of CUSTOMER_COLUMNS: no
-# customer write (single, bulk or CSV) ever touches them.
+# What the customer holds, computed by redeemables/holdings.py and stored through
+# customers.service.set_holdings in the transaction that changes a holding, so reading a
+# customer needs no aggregate: the wire `summary`, `loyalty` and `referrals` objects, NULL
+# while the customer holds nothing. Not part of CUSTOMER_COLUMNS: no customer write (single,
+# bulk or CSV) ever touches them.
 HOLDINGS_COLUMNS: tuple[str, ...] = ("summary", "loyalty", "referrals")
 
 customer = sa.Table(

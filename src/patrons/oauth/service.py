@@ -19,6 +19,7 @@ from patrons.core.errors import (
     Unauthorized,
 )
 from patrons.db.database import Conn, Database
+from patrons.http.paths import api_segments
 from patrons.oauth import repository
 from patrons.oauth.schemas import InactiveToken, OAuthToken, OAuthTokenIntrospection
 from patrons.projects.service import Project
@@ -90,7 +91,8 @@ def hash_token(token: str) -> str:
 
 def required_scopes(path: str) -> frozenset[str] | None:
     """The scopes any one of which lets a token call `path`; None: tokens may not call it."""
-    segment = path[4:].split("/", 1)[0] if path.startswith("/v1/") else ""
+    segments = api_segments(path)
+    segment = segments[0] if segments else ""
     if segment == _APP_KEYS_ONLY:
         return None
     if segment in _PATH_SCOPES:

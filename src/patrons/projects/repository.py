@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from patrons.db import dialect
-from patrons.db.database import Conn, Database, Row, kind_of
+from patrons.db.database import Conn, Database, Row
 
 
 async def get_key(db: Database | Conn, *, app_id: str) -> Row | None:
@@ -55,12 +54,15 @@ async def insert_key(
 
 
 async def set_token_hash(conn: Conn, *, app_id: str, token_hash: str, rotated_at: int) -> int:
-    return await conn.execute(
-        "UPDATE api_key SET token_hash = $2, rotated_at = $3 WHERE app_id = $1",
+    """The number of keys changed (0 or 1). Counted from RETURNING: `execute` gives a row count
+    on SQLite but a status string ("UPDATE 0", always truthy) on asyncpg."""
+    rows = await conn.fetch(
+        "UPDATE api_key SET token_hash = $2, rotated_at = $3 WHERE app_id = $1 RETURNING app_id",
         app_id,
         token_hash,
         rotated_at,
     )
+    return len(rows)
 
 
 async def list_keys(db: Database | Conn, *, project_id: str | None) -> list[Row]:
@@ -72,18 +74,6 @@ async def list_keys(db: Database | Conn, *, project_id: str | None) -> list[Row]
 
 
 async def delete_key(conn: Conn, *, app_id: str) -> int:
-    return await conn.execute("DELETE FROM api_key WHERE app_id = $1", app_id)
-
-
-async def erase_idempotent_responses(conn: Conn, *, project_id: str, needle: str) -> int:
-    """Permanent deletion: drop stored idempotent responses whose body contains `needle`
-    (a JSON string literal such as `"cust_…"`); the count. A retry of such a request with
-    its key then runs again instead of replaying the person's data."""
-    condition = dialect.text_contains(kind_of(conn), "response_body", "$2")
-    rows = await conn.fetch(
-        "DELETE FROM idempotency_key WHERE project_id = $1 AND response_body IS NOT NULL"
-        f" AND {condition} RETURNING key",
-        project_id,
-        needle,
-    )
+    """The number of keys deleted (0 or 1), counted from RETURNING as in set_token_hash."""
+    rows = await conn.fetch("DELETE FROM api_key WHERE app_id = $1 RETURNING app_id", app_id)
     return len(rows)

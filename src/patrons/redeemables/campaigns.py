@@ -5,11 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from patrons.async_actions import service as async_actions
-from patrons.core import ids
+from patrons.core import ids, pagination
 from patrons.core.clock import now_ms
 from patrons.core.errors import DuplicateFound, InvalidPayload, InvalidQueryParams, NotFound
 from patrons.core.origin import Origin
-from patrons.core.querystring import int_param
 from patrons.db.database import Conn, Database, Row
 from patrons.redeemables import codes, repository
 from patrons.redeemables.schemas import (
@@ -48,7 +47,7 @@ def _template(body: CampaignCreate) -> VoucherTemplate:
 
 async def create(conn: Conn, *, project_id: str, body: CampaignCreate, origin: Origin) -> Campaign:
     name = body.name.strip()
-    if not name or len(name) > 200 or "\x00" in name:
+    if not name or len(name) > 200:
         raise InvalidPayload("Property .name must be 1 to 200 characters")
     template = _template(body)
     count = body.vouchers_count or 0
@@ -116,8 +115,8 @@ async def get(db: Database | Conn, *, project_id: str, ref: str) -> Campaign:
 
 
 async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> CampaignList:
-    limit = int_param(params, "limit", 10, 1, 100)
-    page = int_param(params, "page", 1, 1, 1000)
+    limit = pagination.parse_limit(params.get("limit"))
+    page = pagination.parse_page(params.get("page"), high=1000)
     order = params.get("order") or "-created_at"
     if order not in ("created_at", "-created_at"):
         raise InvalidQueryParams("Property .order must be one of created_at, -created_at")
@@ -132,7 +131,7 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cam
         campaign_type=campaign_type,
         descending=order.startswith("-"),
         limit=limit,
-        offset=(page - 1) * limit,
+        offset=pagination.offset(page, limit),
     )
     campaigns = [
         campaign_to_wire(

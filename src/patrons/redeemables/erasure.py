@@ -1,98 +1,35 @@
-"""SQL for erasing a customer from what customers hold (GDPR permanent deletion).
+"""Permanent deletion's eraser for what a customer holds; registered by assembly.py.
 
-Called by customers/erasure.py inside its one transaction. The customer's holder rows and
-publications go; the vouchers they held or referred with are unlinked (`holder_id` /
-`referrer_id` NULL) and their publish count drops by the publications removed, so a campaign
-voucher returns to the pool of free vouchers. Every function takes `project_id` first.
+The person's `redeemable_holder` rows and publications go; the vouchers they held or referred
+with are unlinked and return to the pool (SQL: erasure_repository.py). Customers tied to
+the same vouchers (referees of their code, the referrer whose code they used) had the person
+counted in their stored holdings: those are recomputed (holdings.refresh, stored through
+customers' service).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
-from patrons.db import dialect
-from patrons.db.database import Conn, Row, kind_of
+from patrons.core.erasure import Subject
+from patrons.db.database import Conn
+from patrons.redeemables import erasure_repository as repository
+from patrons.redeemables import holdings
 
 
-async def erase_holdings(
-    conn: Conn, *, project_id: str, customer_ids: Sequence[str]
-) -> dict[str, int]:
-    """Delete the customers' holder rows and publications; unlink their vouchers. Counts."""
-    kind = kind_of(conn)
-    ids = dialect.list_param(kind, list(customer_ids))
-    within = dialect.in_list_sql(kind, "$2")
-    published = await conn.fetch(
-        "SELECT voucher_id, COUNT(*) AS n FROM publication"
-        f" WHERE project_id = $1 AND customer_id IN {within} GROUP BY voucher_id",
-        project_id,
-        ids,
-    )
-    publications = await conn.fetch(
-        f"DELETE FROM publication WHERE project_id = $1 AND customer_id IN {within} RETURNING id",
-        project_id,
-        ids,
-    )
-    holders = await conn.fetch(
-        "DELETE FROM redeemable_holder"
-        f" WHERE project_id = $1 AND customer_id IN {within} RETURNING id",
-        project_id,
-        ids,
-    )
-    for row in published:
-        await conn.execute(
-            "UPDATE voucher SET publish_count = CASE WHEN publish_count > $3"
-            " THEN publish_count - $3 ELSE 0 END WHERE project_id = $1 AND id = $2",
-            project_id,
-            row["voucher_id"],
-            int(row["n"]),
+class RedeemablesEraser:
+    counters: tuple[str, ...] = ("redeemables", "publications", "vouchers_released")
+
+    async def check(self, conn: Conn, *, project_id: str, subject: Subject) -> None:
+        """Nothing a customer holds can block an erasure."""
+
+    async def erase(self, conn: Conn, *, project_id: str, subject: Subject) -> Mapping[str, int]:
+        # Read before the holder rows go: afterwards nothing ties them to the person.
+        tied = await repository.co_holders(
+            conn, project_id=project_id, customer_ids=subject.customer_ids
         )
-    held = await conn.fetch(
-        "UPDATE voucher SET holder_id = NULL"
-        f" WHERE project_id = $1 AND holder_id IN {within} RETURNING id",
-        project_id,
-        ids,
-    )
-    referred = await conn.fetch(
-        "UPDATE voucher SET referrer_id = NULL"
-        f" WHERE project_id = $1 AND referrer_id IN {within} RETURNING id",
-        project_id,
-        ids,
-    )
-    return {
-        "redeemables": len(holders),
-        "publications": len(publications),
-        "vouchers_released": len({r["id"] for r in held} | {r["id"] for r in referred}),
-    }
-
-
-async def holdings_mentioning(conn: Conn, *, project_id: str, needle: str) -> list[Row]:
-    """Other customers whose stored holdings (e.g. `referrals`) contain the JSON text `needle`."""
-    kind = kind_of(conn)
-    conditions = " OR ".join(
-        dialect.text_contains(kind, f"CAST({column} AS TEXT)", "$2")
-        for column in ("summary", "loyalty", "referrals")
-    )
-    return await conn.fetch(
-        f"SELECT id, summary, loyalty, referrals FROM customer"
-        f" WHERE project_id = $1 AND ({conditions})",
-        project_id,
-        needle,
-    )
-
-
-async def co_holders(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> list[str]:
-    """Other customers tied to the same vouchers (referees of their referral code, the
-    referrer whose code they used): their stored holdings count the person and are
-    recomputed after the erasure."""
-    kind = kind_of(conn)
-    ids = dialect.list_param(kind, list(customer_ids))
-    rows = await conn.fetch(
-        "SELECT DISTINCT o.customer_id FROM redeemable_holder p JOIN redeemable_holder o"
-        " ON o.project_id = p.project_id AND o.redeemable_id = p.redeemable_id"
-        f" WHERE p.project_id = $1 AND p.customer_id IN {dialect.in_list_sql(kind, '$2')}"
-        f" AND o.customer_id NOT IN {dialect.in_list_sql(kind, '$3')}",
-        project_id,
-        ids,
-        ids,
-    )
-    return [r["customer_id"] for r in rows]
+        counts = await repository.erase_holdings(
+            conn, project_id=project_id, customer_ids=subject.customer_ids
+        )
+        await holdings.refresh(conn, project_id=project_id, customer_ids=tied)
+        return counts

@@ -73,13 +73,13 @@ async def _vouchers_by_id(db: Database | Conn, project_id: str, voucher_ids: lis
 
 
 async def customer_redeemables(
-    db: Database, *, project_id: str, customer_id: str, query: bytes | str
+    db: Database, *, project_id: str, customer_id: str, params: dict[str, Any]
 ) -> CustomerRedeemableList:
     page = await listing.page(
         db,
         project_id=project_id,
         scope=("customer_id", customer_id),
-        query=query,
+        params=params,
         fields=listing.CUSTOMER_FIELDS,
     )
     vouchers = await _vouchers_by_id(db, project_id, [r["redeemable_id"] for r in page.rows])
@@ -223,7 +223,12 @@ async def add_holders(
 
 
 async def list_holders(
-    db: Database, *, project_id: str, member_ref: str, campaign_ref: str | None, query: bytes
+    db: Database,
+    *,
+    project_id: str,
+    member_ref: str,
+    campaign_ref: str | None,
+    params: dict[str, Any],
 ) -> HolderList:
     voucher = await referral_code(
         db, project_id=project_id, member_ref=member_ref, campaign_ref=campaign_ref
@@ -232,7 +237,7 @@ async def list_holders(
         db,
         project_id=project_id,
         scope=("redeemable_id", voucher["id"]),
-        query=query,
+        params=params,
         fields=listing.HOLDER_FIELDS,
     )
     return HolderList(

@@ -1,8 +1,9 @@
 """The customer object's `summary`, `loyalty` and `referrals`, recomputed from what it holds.
 
 Called in the transaction of every change to a holding (publication, loyalty membership,
-referral holders, a voucher's balance, a deleted voucher), so reading a customer stays one
-primary-key lookup.
+referral holders, a voucher's balance, a deleted voucher, a permanent deletion), so reading a
+customer stays one primary-key lookup. Computed here, stored through customers' service: the
+columns belong to the `customer` table.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import msgspec
 
 from patrons.core.clock import format_ms
+from patrons.customers import service as customers
 from patrons.customers.schemas import summary_of
 from patrons.db.database import Conn
 from patrons.redeemables import repository
@@ -21,7 +23,7 @@ from patrons.redeemables import repository
 async def refresh(conn: Conn, *, project_id: str, customer_ids: Iterable[str]) -> None:
     for customer_id in sorted(set(customer_ids)):
         summary, loyalty, referrals = await _compute(conn, project_id, customer_id)
-        await repository.set_holdings(
+        await customers.set_holdings(  # the columns are the customer's: stored by customers
             conn,
             project_id=project_id,
             customer_id=customer_id,

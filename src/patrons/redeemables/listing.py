@@ -10,17 +10,27 @@ cursor.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from msgspec import UNSET, UnsetType
+from msgspec import UnsetType
 
+from patrons.core import pagination
 from patrons.core.clock import now_ms, parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams
-from patrons.core.querystring import parse_nested
-from patrons.db import dialect
+from patrons.core.filters import (
+    GT,
+    HAS_VALUE,
+    LT,
+    OPERATORS,
+    TEXT,
+    TIMESTAMP,
+    Condition,
+    Field,
+    Rule,
+)
+from patrons.db import filters_sql
 from patrons.db.database import Conn, Database, Row, kind_of
-from patrons.redeemables.repository import HOLDER_COLUMNS
+from patrons.redeemables import repository
 
 TEXT_FIELDS = ("id", "redeemable_id", "campaign_id", "customer_id")
 ENUM_FIELDS: dict[str, tuple[str, ...]] = {
@@ -54,17 +64,7 @@ ENUM_OPS = {
 DATE_OPS = {"$after", "$before", "$has_value", "$is_unknown", "$more_than", "$less_than"}
 DAY_MS = 86_400_000
 MAX_DAYS = 10_000_000
-
-
-@dataclass
-class Where:
-    kind: str
-    args: list[Any]
-    parts: list[str] = field(default_factory=list)
-
-    def param(self, value: Any) -> str:
-        self.args.append(value)
-        return f"${len(self.args)}"
+_CREATED_AT = Field("created_at", TIMESTAMP, "created_at")
 
 
 def _given(value: Any) -> Any:
@@ -88,42 +88,28 @@ def _values(field_name: str, op: str, value: Any) -> list[str]:
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(v, str) for v in values):
         raise InvalidQueryParams(f"Property .filters.{field_name}.conditions.{op} is malformed")
-    if any("\x00" in v for v in values):
-        raise InvalidQueryParams(f"Property .filters.{field_name} must not contain NUL")
     return values
 
 
-def _text_condition(where: Where, column: str, name: str, op: str, value: Any) -> str:
-    if op == "$has_value":
-        return f"{column} IS NOT NULL"
-    if op == "$is_unknown":
-        return f"{column} IS NULL"
+def _text_condition(name: str, op: str, value: Any) -> Condition:
+    test, negated = OPERATORS[op]
+    field = Field(name, TEXT, name)
+    if test == HAS_VALUE:
+        return Condition(field, test, negated, ())
     values = _values(name, op, value)
-    kind = where.kind
-    if op in ("$in", "$not_in"):
-        sql = dialect.any_of_sql(kind, column, where.param(dialect.list_param(kind, values)))
-        return sql if op == "$in" else f"({column} IS NULL OR NOT {sql})"
-    first = values[0]
-    if op == "$is":
-        return f"{column} = {where.param(first)}"
-    if op == "$is_not":
-        return f"({column} IS NULL OR {column} <> {where.param(first)})"
-    if op == "$starts_with":
-        return dialect.text_starts_with(kind, column, where.param(first))
-    if op == "$ends_with":
-        return dialect.text_ends_with(kind, column, where.param(first))
-    if op == "$contains":
-        return dialect.text_contains(kind, column, where.param(first))
-    return f"({column} IS NULL OR NOT {dialect.text_contains(kind, column, where.param(first))})"
+    # Only the list operators take several values; the others take the first one given.
+    return Condition(
+        field, test, negated, tuple(values if op in ("$in", "$not_in") else values[:1])
+    )
 
 
-def _date_condition(where: Where, op: str, value: Any, now: int) -> str:
-    if op == "$has_value":
-        return "created_at IS NOT NULL"
-    if op == "$is_unknown":
-        return "created_at IS NULL"
+def _date_condition(op: str, value: Any, now: int) -> Condition:
+    test, negated = OPERATORS[op]
+    if test == HAS_VALUE:
+        return Condition(_CREATED_AT, test, negated, ())
     text = _values("created_at", op, value)[0]
     if op in ("$more_than", "$less_than"):
+        # Here they count days back from now: more than N days ago = created before the cutoff.
         try:
             days = int(text)
         except ValueError:
@@ -131,28 +117,30 @@ def _date_condition(where: Where, op: str, value: Any, now: int) -> str:
                 f"Property .filters.created_at.conditions.{op} must be a number of days"
             ) from None
         days = max(-MAX_DAYS, min(days, MAX_DAYS))  # keeps the cutoff within BIGINT
-        cutoff = where.param(now - days * DAY_MS)
-        return f"created_at < {cutoff}" if op == "$more_than" else f"created_at > {cutoff}"
+        cutoff = now - days * DAY_MS
+        return Condition(_CREATED_AT, LT if op == "$more_than" else GT, False, (cutoff,))
     try:
         moment = parse_datetime_ms(text)
     except ValueError:
         raise InvalidQueryParams(
             f"Property .filters.created_at.conditions.{op} must be an ISO 8601 date-time"
         ) from None
-    return f"created_at {'>' if op == '$after' else '<'} {where.param(moment)}"
+    return Condition(_CREATED_AT, GT if op == "$after" else LT, False, (moment,))
 
 
-def compile_filters(filters: Any, where: Where, *, fields: tuple[str, ...]) -> None:
-    """Append the `filters` deep object's conditions to `where`."""
+def compile_filters(filters: Any, *, fields: tuple[str, ...], now: int) -> Rule | None:
+    """The `filters` deep object as a Rule (None when it sets no condition).
+
+    The junction joins every condition, those of one field included (each is its own group).
+    """
     if filters is None or filters == "None" or filters == "":
-        return
+        return None
     if not isinstance(filters, dict):
         raise InvalidQueryParams("Property .filters must be an object")
     junction = str(_given(filters.get("junction")) or "and").lower()
     if junction not in ("and", "or"):
         raise InvalidQueryParams("Property .filters.junction must be one of and, or")
-    now = now_ms()
-    conditions: list[str] = []
+    conditions: list[Condition] = []
     # The spec's filter objects allow further properties, so what this server does not know —
     # another field, a field that is not an object, keys beside `conditions`, condition names
     # without `$` — is ignored, as unknown JSON fields are. An unknown `$` operator on a known
@@ -176,7 +164,7 @@ def compile_filters(filters: Any, where: Where, *, fields: tuple[str, ...]) -> N
             if value is None:  # not given, `$has_value`/`$is_unknown` included: they take ""
                 continue
             if name == "created_at":
-                conditions.append(_date_condition(where, op, value, now))
+                conditions.append(_date_condition(op, value, now))
                 continue
             if name in ENUM_FIELDS and op in ("$in", "$not_in", "$is", "$is_not"):
                 bad = [v for v in _values(name, op, value) if v not in ENUM_FIELDS[name]]
@@ -185,10 +173,10 @@ def compile_filters(filters: Any, where: Where, *, fields: tuple[str, ...]) -> N
                         f"Property .filters.{name}.conditions.{op} must be one of "
                         + ", ".join(ENUM_FIELDS[name])
                     )
-            conditions.append(_text_condition(where, name, name, op, value))
-    if conditions:
-        glue = " AND " if junction == "and" else " OR "
-        where.parts.append("(" + glue.join(conditions) + ")")
+            conditions.append(_text_condition(name, op, value))
+    if not conditions:
+        return None
+    return Rule(junction, tuple((c,) for c in conditions))
 
 
 class HolderPage(NamedTuple):
@@ -198,54 +186,49 @@ class HolderPage(NamedTuple):
     more_starting_after: str | UnsetType  # absent on the last page (the spec's is not nullable)
 
 
-def _limit(params: dict[str, Any]) -> int:
-    raw = _given(params.get("limit")) or "10"
-    try:
-        limit = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidQueryParams("Property .limit must be integer") from None
-    if not 1 <= limit <= 100:
-        raise InvalidQueryParams("Property .limit must be >= 1 and <= 100")
-    return limit
-
-
 async def page(
     db: Database | Conn,
     *,
     project_id: str,
     scope: tuple[str, str],
-    query: bytes | str,
+    params: dict[str, Any],
     fields: tuple[str, ...],
 ) -> HolderPage:
-    """One page of the holders where the scope column equals the value, with its envelope."""
-    params = parse_nested(query)
-    limit = _limit(params)
+    """One page of the holders where the scope column equals the value, with its envelope.
+
+    `params` is the decoded query (http.requests.query_nested: NUL already refused).
+    """
+    limit = pagination.parse_limit(_given(params.get("limit")))
     order = _given(params.get("order")) or "-id"
     if order not in ("id", "-id"):
         raise InvalidQueryParams("Property .order must be one of id, -id")
-    where = Where(kind_of(db), [project_id])
-    where.parts.append(f"{scope[0]} = {where.param(scope[1])}")
-    compile_filters(params.get("filters"), where, fields=fields)
-    conditions = " AND ".join(["project_id = $1", *where.parts])
-    total = await db.fetchval(
-        f"SELECT COUNT(*) FROM redeemable_holder WHERE {conditions}", *where.args
-    )
+    descending = order == "-id"
+    args: list[Any] = [scope[1]]
+    where = f"{scope[0]} = $2"
+    rule = compile_filters(params.get("filters"), fields=fields, now=now_ms())
+    if rule is not None:
+        sql, values = filters_sql.render(rule, kind=kind_of(db), first_param=len(args) + 2)
+        where += f" AND {sql}"
+        args.extend(values)
+    total = await repository.count_holders(db, project_id=project_id, where=where, args=args)
     cursor = _given(params.get("starting_after_id"))
     if cursor is not None:
-        if not isinstance(cursor, str) or "\x00" in cursor:
+        if not isinstance(cursor, str):
             raise InvalidQueryParams("Property .starting_after_id must be a string")
-        conditions += f" AND id {'<' if order == '-id' else '>'} {where.param(cursor)}"
-    direction = "DESC" if order == "-id" else "ASC"
-    rows = await db.fetch(
-        f"SELECT {HOLDER_COLUMNS} FROM redeemable_holder WHERE {conditions}"
-        # Plain `id` order (not code-point): holder ids are `rh_` + lowercase hex, which every
-        # collation orders alike, and the (project, customer, id) index then serves the page.
-        f" ORDER BY id {direction} LIMIT {limit + 1}",
-        *where.args,
+        args.append(cursor)
+        where += f" AND id {pagination.after(descending)} ${len(args) + 1}"
+    rows = await repository.page_of_holders(
+        db,
+        project_id=project_id,
+        where=where,
+        args=args,
+        descending=descending,
+        limit=pagination.fetch_size(limit),
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return HolderPage(rows, total, has_more, rows[-1]["id"] if has_more else UNSET)
+    shown, has_more = pagination.split(rows, limit)
+    return HolderPage(
+        shown, total, has_more, pagination.next_cursor(shown, has_more, lambda r: r["id"])
+    )
 
 
 CUSTOMER_FIELDS = (*TEXT_FIELDS[:3], "created_at", *ENUM_FIELDS)

@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from patrons.db import dialect
-from patrons.db.database import Conn, Database, Row, kind_of
-
-DB = Database | Conn
+from patrons.db.database import DB, Conn, Row, kind_of
 
 CAMPAIGN_COLUMNS = (
     "id, name, description, campaign_type, type, voucher, auto_join, join_once,"
@@ -172,7 +170,7 @@ async def get_voucher_by_id(
 ) -> Row | None:
     """`lock`: also take the voucher's row lock for the transaction (PostgreSQL; SQLite
     writers are serial anyway), so the row read is the one this transaction will change."""
-    suffix = " FOR UPDATE OF v" if lock and kind_of(db) == dialect.POSTGRESQL else ""
+    suffix = dialect.for_update_sql(kind_of(db), of="v") if lock else ""
     return await db.fetchrow(
         f"{VOUCHER_SELECT} WHERE v.project_id = $1 AND v.id = $2{suffix}", project_id, voucher_id
     )
@@ -202,7 +200,7 @@ async def delete_voucher(conn: Conn, *, project_id: str, voucher_id: str) -> Non
 
 async def next_free_voucher(conn: Conn, *, project_id: str, campaign_id: str) -> str | None:
     """The oldest unpublished active voucher of the campaign, locked for this transaction."""
-    lock = " FOR UPDATE SKIP LOCKED" if kind_of(conn) == dialect.POSTGRESQL else ""
+    lock = dialect.skip_locked_sql(kind_of(conn))
     return await conn.fetchval(
         "SELECT id FROM voucher WHERE project_id = $1 AND campaign_id = $2"
         " AND holder_id IS NULL AND publish_count = 0 AND active"
@@ -299,6 +297,30 @@ async def holders_of_voucher(
 # --- what a customer holds (the customer object's summary/loyalty/referrals) ------------------
 
 
+async def count_holders(db: DB, *, project_id: str, where: str, args: Sequence[Any]) -> int:
+    """Holders matching `where` (its placeholders numbered from $2; $1 is the project)."""
+    return await db.fetchval(
+        f"SELECT COUNT(*) FROM redeemable_holder WHERE project_id = $1 AND {where}",
+        project_id,
+        *args,
+    )
+
+
+async def page_of_holders(
+    db: DB, *, project_id: str, where: str, args: Sequence[Any], descending: bool, limit: int
+) -> list[Row]:
+    """Holders matching `where` in id order (= age order), at most `limit`."""
+    direction = "DESC" if descending else "ASC"
+    return await db.fetch(
+        f"SELECT {HOLDER_COLUMNS} FROM redeemable_holder WHERE project_id = $1 AND {where}"
+        # Plain `id` order (not code-point): holder ids are `rh_` + lowercase hex, which every
+        # collation orders alike, and the (project, customer, id) index then serves the page.
+        f" ORDER BY id {direction} LIMIT {int(limit)}",
+        project_id,
+        *args,
+    )
+
+
 async def owned_totals(db: DB, *, project_id: str, customer_id: str) -> list[Row]:
     """The customer's OWNER/REFERRER holdings summed per (role, voucher type, campaign), with
     the number of referees on its referral codes: a few rows however much it holds."""
@@ -328,24 +350,4 @@ async def referred_by(db: DB, *, project_id: str, customer_id: str) -> list[Row]
         " ORDER BY h.id",
         project_id,
         customer_id,
-    )
-
-
-async def set_holdings(
-    conn: Conn,
-    *,
-    project_id: str,
-    customer_id: str,
-    summary: str | None,
-    loyalty: str | None,
-    referrals: str | None,
-) -> None:
-    await conn.execute(
-        "UPDATE customer SET summary = $3, loyalty = $4, referrals = $5"
-        " WHERE project_id = $1 AND id = $2",
-        project_id,
-        customer_id,
-        summary,
-        loyalty,
-        referrals,
     )

@@ -7,12 +7,18 @@ from typing import Any
 import msgspec
 from litestar import Request, Router, delete, get, post, put
 
-from patrons.api.requests import origin_of, query_params, read_json, validation_details
 from patrons.core.errors import InvalidQueryParams, PatronsError
-from patrons.core.paths import decode_path_id
-from patrons.core.querystring import parse_nested
 from patrons.customers import service as customers
 from patrons.db.database import Database
+from patrons.http.requests import (
+    origin_of,
+    path_id,
+    path_value,
+    query_nested,
+    query_params,
+    read_json,
+    validation_details,
+)
 from patrons.projects.service import Project
 from patrons.redeemables import campaigns, holders, publications, vouchers
 from patrons.redeemables.holders import HolderList, HoldersCreate, HoldersCreated, MemberCreate
@@ -46,7 +52,9 @@ async def list_campaigns(request: Request, db: Database, project: Project) -> Ca
 
 @get("/v1/campaigns/{campaign_id:str}")
 async def get_campaign(campaign_id: str, db: Database, project: Project) -> Campaign:
-    return await campaigns.get(db, project_id=project.id, ref=decode_path_id(campaign_id))
+    return await campaigns.get(
+        db, project_id=project.id, ref=path_id(campaign_id, resource="campaign")
+    )
 
 
 # --- vouchers ---------------------------------------------------------------------------------
@@ -66,13 +74,13 @@ async def create_voucher_with_code(
     body = await read_json(request, VoucherWrite)
     async with db.transaction() as conn:
         return await vouchers.create(
-            conn, project_id=project.id, body=body, code=decode_path_id(code)
+            conn, project_id=project.id, body=body, code=path_value(code, name="code")
         )
 
 
 @get("/v1/vouchers/{code:str}")
 async def get_voucher(code: str, db: Database, project: Project) -> Voucher:
-    return await vouchers.get(db, project_id=project.id, code=decode_path_id(code))
+    return await vouchers.get(db, project_id=project.id, code=path_id(code, resource="voucher"))
 
 
 @put("/v1/vouchers/{code:str}")
@@ -80,7 +88,7 @@ async def update_voucher(request: Request, code: str, db: Database, project: Pro
     body = await read_json(request, VoucherWrite)
     async with db.transaction() as conn:
         return await vouchers.update(
-            conn, project_id=project.id, code=decode_path_id(code), body=body
+            conn, project_id=project.id, code=path_id(code, resource="voucher"), body=body
         )
 
 
@@ -88,7 +96,7 @@ async def update_voucher(request: Request, code: str, db: Database, project: Pro
 async def enable_voucher(code: str, db: Database, project: Project) -> Voucher:
     async with db.transaction() as conn:
         return await vouchers.set_active(
-            conn, project_id=project.id, code=decode_path_id(code), active=True
+            conn, project_id=project.id, code=path_id(code, resource="voucher"), active=True
         )
 
 
@@ -96,7 +104,7 @@ async def enable_voucher(code: str, db: Database, project: Project) -> Voucher:
 async def disable_voucher(code: str, db: Database, project: Project) -> Voucher:
     async with db.transaction() as conn:
         return await vouchers.set_active(
-            conn, project_id=project.id, code=decode_path_id(code), active=False
+            conn, project_id=project.id, code=path_id(code, resource="voucher"), active=False
         )
 
 
@@ -106,7 +114,7 @@ async def delete_voucher(request: Request, code: str, db: Database, project: Pro
         await vouchers.delete(
             conn,
             project_id=project.id,
-            code=decode_path_id(code),
+            code=path_id(code, resource="voucher"),
             origin=origin_of(request, project),
         )
 
@@ -134,8 +142,7 @@ async def create_publication(request: Request, db: Database, project: Project) -
     return await _publish(request, db, project, await read_json(request, PublicationCreate))
 
 
-def _publication_from_query(query: bytes) -> PublicationCreate:
-    params: dict[str, Any] = parse_nested(query)
+def _publication_from_query(params: dict[str, Any]) -> PublicationCreate:
     params.pop("join_once", None)  # the campaign's own join_once setting decides
     try:
         return msgspec.convert(params, PublicationCreate, strict=False)
@@ -147,9 +154,7 @@ def _publication_from_query(query: bytes) -> PublicationCreate:
 async def create_publication_by_get(
     request: Request, db: Database, project: Project
 ) -> Publication:
-    return await _publish(
-        request, db, project, _publication_from_query(request.scope["query_string"])
-    )
+    return await _publish(request, db, project, _publication_from_query(query_nested(request)))
 
 
 # --- loyalty members and referral holders -----------------------------------------------------
@@ -164,7 +169,7 @@ async def add_loyalty_member(
         return await holders.add_member(
             conn,
             project_id=project.id,
-            campaign_ref=decode_path_id(campaign_id),
+            campaign_ref=path_id(campaign_id, resource="campaign"),
             body=body,
             origin=origin_of(request, project),
         )
@@ -178,8 +183,8 @@ async def _add_holders(
         return await holders.add_holders(
             conn,
             project_id=project.id,
-            member_ref=decode_path_id(member_id),
-            campaign_ref=None if campaign_id is None else decode_path_id(campaign_id),
+            member_ref=path_id(member_id, resource="voucher"),
+            campaign_ref=None if campaign_id is None else path_id(campaign_id, resource="campaign"),
             body=body,
             origin=origin_of(request, project),
         )
@@ -197,9 +202,9 @@ async def _remove_holder(
         await holders.remove_holder(
             conn,
             project_id=project.id,
-            member_ref=decode_path_id(member_id),
-            campaign_ref=None if campaign_id is None else decode_path_id(campaign_id),
-            holder_id=decode_path_id(holder_id),
+            member_ref=path_id(member_id, resource="voucher"),
+            campaign_ref=None if campaign_id is None else path_id(campaign_id, resource="campaign"),
+            holder_id=path_id(holder_id, resource="redeemable_holder"),
             origin=origin_of(request, project),
         )
 
@@ -225,9 +230,9 @@ async def list_referral_holders(
     return await holders.list_holders(
         db,
         project_id=project.id,
-        member_ref=decode_path_id(member_id),
-        campaign_ref=decode_path_id(campaign_id),
-        query=request.scope["query_string"],
+        member_ref=path_id(member_id, resource="voucher"),
+        campaign_ref=path_id(campaign_id, resource="campaign"),
+        params=query_nested(request),
     )
 
 
@@ -238,9 +243,9 @@ async def list_referral_holders_by_code(
     return await holders.list_holders(
         db,
         project_id=project.id,
-        member_ref=decode_path_id(member_id),
+        member_ref=path_id(member_id, resource="voucher"),
         campaign_ref=None,
-        query=request.scope["query_string"],
+        params=query_nested(request),
     )
 
 
@@ -272,10 +277,10 @@ async def list_customer_redeemables(
 ) -> CustomerRedeemableList:
     """A customer's sub-resource served here: customers cannot import redeemables."""
     customer = await customers.get_or_raise(
-        db, project_id=project.id, ref=decode_path_id(customer_id)
+        db, project_id=project.id, ref=path_id(customer_id, resource="customer")
     )
     return await holders.customer_redeemables(
-        db, project_id=project.id, customer_id=customer["id"], query=request.scope["query_string"]
+        db, project_id=project.id, customer_id=customer["id"], params=query_nested(request)
     )
 
 

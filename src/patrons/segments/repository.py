@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from patrons.db import dialect
-from patrons.db.database import Conn, Database, Row, kind_of
+from patrons.db.database import DB, Conn, Row, kind_of
 
-DB = Database | Conn
 COLUMNS = "id, name, type, filter, created_at, updated_at"
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from litestar import Request, Router, delete, get, post
 
-from patrons.api.requests import query_params, read_json
-from patrons.core.paths import decode_path_id
 from patrons.db.database import Database
+from patrons.http.requests import path_id, query_params, read_json
 from patrons.projects.service import Project
 from patrons.segments import service
 from patrons.segments.schemas import Segment, SegmentCreate, SegmentList
@@ -33,13 +32,17 @@ async def list_segments(request: Request, db: Database, project: Project) -> Seg
 
 @get("/{segment_id:str}")
 async def get_segment(segment_id: str, db: Database, project: Project) -> Segment:
-    return await service.get(db, project_id=project.id, segment_id=decode_path_id(segment_id))
+    return await service.get(
+        db, project_id=project.id, segment_id=path_id(segment_id, resource="segment")
+    )
 
 
 @delete("/{segment_id:str}", status_code=204)
 async def delete_segment(segment_id: str, db: Database, project: Project) -> None:
     async with db.transaction() as conn:
-        await service.delete(conn, project_id=project.id, segment_id=decode_path_id(segment_id))
+        await service.delete(
+            conn, project_id=project.id, segment_id=path_id(segment_id, resource="segment")
+        )
 
 
 router = Router(

@@ -1,7 +1,8 @@
 """Segment rules: Voucherify's filter object → one rule model → SQL (both databases) or Python.
 
-`parse(filter)` validates a filter (WIRE-FORMAT §5.1) into a `Rule`; `to_sql(rule, kind=…,
-first_param=…)` renders it as a boolean SQL expression over the `customer` table's columns;
+`parse(filter)` validates a filter (WIRE-FORMAT §5.1) into a `Rule` (the operator model of
+core/filters.py); `to_sql(rule, kind=…, first_param=…)` renders it with the one filter compiler
+(db/filters_sql.py) as a boolean SQL expression over the `customer` table's columns;
 `matches(rule, row)` evaluates the same predicate on one customer row. The two always agree,
 on SQLite and on PostgreSQL (tests/test_rules.py checks that on random customers and rules).
 
@@ -25,7 +26,7 @@ Semantics ("unknown" = a NULL column, or a metadata key that is absent or JSON n
 | $after, $before               | —           | >, <                    | strings, code points   |
 
 Every test is false on an unknown value, so every negated operator ($is_not, $not_in,
-$not_contain, $is_unknown) is true on one.
+$not_contain, $is_unknown) is true on one (the one NULL rule, core/filters.py).
 ¹ name, email, phone, description, source_id, address.{city,state,line_1,line_2,country,
   postal_code}: exact code-point comparison — no case folding, no Unicode normalisation, and `%`
   or `_` in a value are ordinary characters (no LIKE anywhere).
@@ -52,19 +53,36 @@ import json
 import math
 import operator
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from patrons.core.clock import parse_datetime_ms
 from patrons.core.errors import InvalidPayload
-from patrons.segments import rules_sql
+from patrons.core.filters import (
+    AFTER,
+    BEFORE,
+    CONTAINS,
+    DATE,
+    ENDS_WITH,
+    EQ,
+    GE,
+    GT,
+    HAS_VALUE,
+    LE,
+    LT,
+    METADATA,
+    OPERATORS,
+    STARTS_WITH,
+    TEXT,
+    TIMESTAMP,
+    Condition,
+    Field,
+    MetaValue,
+    Rule,
+)
+from patrons.db import filters_sql
 
-TEXT, DATE, TIMESTAMP, METADATA = "text", "date", "timestamp", "metadata"
-# Field kinds and tests (rules_sql renders by these same strings).
-EQ, HAS_VALUE, CONTAINS, STARTS_WITH, ENDS_WITH = "eq", "has_value", "contains", "starts", "ends"
-GT, LT, GE, LE, AFTER, BEFORE = "gt", "lt", "ge", "le", "after", "before"
 MAX_VALUES = 1000
 
 _TEXT_COLUMNS = {f: f for f in ("name", "email", "phone", "description", "source_id")} | {
@@ -73,25 +91,6 @@ _TEXT_COLUMNS = {f: f for f in ("name", "email", "phone", "description", "source
 }
 _DATE_COLUMNS = dict.fromkeys(("birthdate", "birthday"), DATE)
 _DATE_COLUMNS |= dict.fromkeys(("created_at", "updated_at"), TIMESTAMP)
-# operator → (test, negated)
-_OPERATORS = {
-    "$is": (EQ, False),
-    "$in": (EQ, False),
-    "$is_not": (EQ, True),
-    "$not_in": (EQ, True),
-    "$has_value": (HAS_VALUE, False),
-    "$is_unknown": (HAS_VALUE, True),
-    "$contains": (CONTAINS, False),
-    "$not_contain": (CONTAINS, True),
-    "$starts_with": (STARTS_WITH, False),
-    "$ends_with": (ENDS_WITH, False),
-    "$more_than": (GT, False),
-    "$less_than": (LT, False),
-    "$more_than_equal": (GE, False),
-    "$less_than_equal": (LE, False),
-    "$after": (AFTER, False),
-    "$before": (BEFORE, False),
-}
 _COMMON = ("$is", "$is_not", "$in", "$not_in", "$has_value", "$is_unknown")
 _TEXTUAL = ("$contains", "$not_contain", "$starts_with", "$ends_with")
 _ORDERED = ("$more_than", "$less_than", "$more_than_equal", "$less_than_equal", "$after", "$before")
@@ -105,37 +104,6 @@ _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _DECIMAL_NUMERAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 _DATE_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MISSING = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    name: str  # as written in the filter: "address.city", "metadata.tier"
-    kind: str  # TEXT | DATE | TIMESTAMP | METADATA
-    column: str  # the customer column ("metadata" for metadata fields)
-    key: str | None = None  # the metadata key
-
-
-@dataclass(frozen=True, slots=True)
-class MetaValue:
-    """A metadata `$is`/`$in` operand: its text, and its double value if it is a JSON number."""
-
-    text: str
-    number: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    field: Field
-    test: str  # EQ | HAS_VALUE | CONTAINS | STARTS_WITH | ENDS_WITH | GT | LT | GE | LE | AFTER | …
-    negated: bool
-    # str (text, date, metadata text tests), int (timestamps), float (metadata GT…), MetaValue
-    values: tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    junction: str  # "and" | "or"
-    groups: tuple[tuple[Condition, ...], ...]  # one per field; a group's conditions are ANDed
 
 
 def parse(filter: Any) -> Rule:
@@ -161,7 +129,7 @@ def parse(filter: Any) -> Rule:
 
 def to_sql(rule: Rule, *, kind: str, first_param: int) -> tuple[str, list[Any]]:
     """A boolean SQL expression (never NULL) and its parameters, numbered from $first_param."""
-    return rules_sql.render(rule, kind=kind, first_param=first_param)
+    return filters_sql.render(rule, kind=kind, first_param=first_param)
 
 
 def matches(rule: Rule, customer: Mapping[str, Any]) -> bool:
@@ -217,7 +185,7 @@ def _parse_field(name: str, spec: Any) -> tuple[Condition, ...]:
             raise InvalidPayload(
                 f"Property {where} is not supported: use one of {', '.join(allowed)}"
             )
-        test, negated = _OPERATORS[op]
+        test, negated = OPERATORS[op]
         if field.kind != METADATA and test in (AFTER, BEFORE):
             test = GT if test == AFTER else LT
         parsed.append(Condition(field, test, negated, _values(field.kind, op, test, raw, where)))
@@ -394,4 +362,8 @@ def _text_test(test: str, value: str, needles: tuple[Any, ...]) -> bool:
 
 
 _COMPARISONS = {GT: operator.gt, LT: operator.lt, GE: operator.ge, LE: operator.le}
-_TEXT_TESTS = {CONTAINS: operator.contains, STARTS_WITH: str.startswith, ENDS_WITH: str.endswith}
+_TEXT_TESTS: dict[str, Callable[[str, Any], bool]] = {
+    CONTAINS: operator.contains,
+    STARTS_WITH: str.startswith,
+    ENDS_WITH: str.endswith,
+}

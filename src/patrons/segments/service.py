@@ -8,9 +8,10 @@ from typing import Any
 import msgspec
 from msgspec import Raw
 
-from patrons.core import ids
+from patrons.core import ids, pagination
 from patrons.core.clock import format_ms, now_ms
 from patrons.core.errors import InvalidPayload, InvalidQueryParams, NotFound
+from patrons.core.filters import Rule
 from patrons.db.database import Conn, Database, Row, kind_of
 from patrons.segments import repository, rules
 from patrons.segments.schemas import (
@@ -30,10 +31,10 @@ from patrons.segments.schemas import (
 # customer refs (ids or source_ids) → {ref: customer id} for the ones that exist
 Resolver = Callable[[Conn, str, Sequence[str]], Awaitable[dict[str, str]]]
 
-_rules: dict[str, rules.Rule] = {}
+_rules: dict[str, Rule] = {}
 
 
-def rule_of(row: Mapping[str, Any]) -> rules.Rule:
+def rule_of(row: Mapping[str, Any]) -> Rule:
     """The parsed rule of a stored segment (parsed once per distinct filter text)."""
     text = row["filter"]
     if not isinstance(text, str):
@@ -46,7 +47,7 @@ def rule_of(row: Mapping[str, Any]) -> rules.Rule:
     return rule
 
 
-def to_wire(row: Row) -> Segment:
+def segment_to_wire(row: Row) -> Segment:
     text = row["filter"]
     return Segment(
         id=row["id"],
@@ -98,7 +99,7 @@ async def create(conn: Conn, *, project_id: str, body: SegmentCreate, resolve: R
             segment_id=segment_id,
             customer_ids=list(set(found.values())),
         )
-        return to_wire(row)
+        return segment_to_wire(row)
     if not isinstance(body.filter, dict):
         raise InvalidPayload(f"Property .filter is required for a {body.type} segment")
     rule = rules.parse(body.filter)
@@ -123,7 +124,7 @@ async def create(conn: Conn, *, project_id: str, body: SegmentCreate, resolve: R
         await repository.add_matching(
             conn, project_id=project_id, segment_id=segment_id, rule_sql=sql, rule_args=args
         )
-    return to_wire(row)
+    return segment_to_wire(row)
 
 
 async def get_or_raise(db: Database | Conn, *, project_id: str, segment_id: str) -> Row:
@@ -134,7 +135,7 @@ async def get_or_raise(db: Database | Conn, *, project_id: str, segment_id: str)
 
 
 async def get(db: Database, *, project_id: str, segment_id: str) -> Segment:
-    return to_wire(await get_or_raise(db, project_id=project_id, segment_id=segment_id))
+    return segment_to_wire(await get_or_raise(db, project_id=project_id, segment_id=segment_id))
 
 
 async def delete(conn: Conn, *, project_id: str, segment_id: str) -> None:
@@ -143,15 +144,8 @@ async def delete(conn: Conn, *, project_id: str, segment_id: str) -> None:
 
 
 async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> SegmentList:
-    try:
-        limit = int(params.get("limit") or 10)
-        page = int(params.get("page") or 1)
-    except ValueError:
-        raise InvalidQueryParams("Properties .limit and .page must be integers") from None
-    if not 1 <= limit <= 100:
-        raise InvalidQueryParams("Property .limit must be >= 1 and <= 100")
-    if not 1 <= page <= 100:
-        raise InvalidQueryParams("Property .page must be >= 1 and <= 100")
+    limit = pagination.parse_limit(params.get("limit"))
+    page = pagination.parse_page(params.get("page"), high=100)
     order = params.get("order") or "-created_at"
     if order not in ("created_at", "-created_at"):
         raise InvalidQueryParams("Property .order must be equal to one of created_at, -created_at")
@@ -160,10 +154,10 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Seg
         project_id=project_id,
         descending=order.startswith("-"),
         limit=limit,
-        offset=(page - 1) * limit,
+        offset=pagination.offset(page, limit),
     )
     total = await repository.count(db, project_id=project_id)
-    return SegmentList(data=[to_wire(r) for r in rows], total=total)
+    return SegmentList(data=[segment_to_wire(r) for r in rows], total=total)
 
 
 async def member_condition(

@@ -1,17 +1,19 @@
-"""The one renderer: every failure becomes Voucherify's error object (WIRE-FORMAT §2.4)."""
+"""The one renderer: every failure becomes Voucherify's error object (WIRE-FORMAT §2.4).
+
+Every path that answers uses it — Litestar's exception handler, the Gateway's own refusals
+(auth, body size, rate limits) and the fast lane — so an error looks the same whichever path
+produced it, and an unexpected exception is always the same 500.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import (
-    HTTPException,
-    MethodNotAllowedException,
-    NotFoundException,
-)
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from patrons.core.errors import (
@@ -22,10 +24,12 @@ from patrons.core.errors import (
     PayloadTooLarge,
     RouteNotFound,
 )
+from patrons.http.requests import request_id_of
+from patrons.http.responses import JSON, Send, send_json
 
 log = logging.getLogger("patrons.api")
 
-JSON = "application/json; charset=utf-8"
+INTERNAL_DETAILS = "An unexpected error occurred. The request id identifies it in the logs."
 
 
 def error_body(exc: PatronsError, request_id: str | None) -> bytes:
@@ -54,32 +58,52 @@ def error_body(exc: PatronsError, request_id: str | None) -> bytes:
     return msgspec.json.encode(body)
 
 
-def _translate(request: Request, exc: Exception, *, max_body: int) -> PatronsError:
+def unexpected(exc: BaseException, method: str, path: str) -> InternalError:
+    """Log an exception nobody expected; the client gets the one 500, never the trace."""
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return InternalError(INTERNAL_DETAILS)
+
+
+def to_error(exc: Exception, *, method: str, path: str, max_body: int) -> PatronsError:
+    """Any exception as the PatronsError it is answered with (Litestar's own included)."""
     if isinstance(exc, PatronsError):
         return exc
     if isinstance(exc, NotFoundException):
-        return RouteNotFound(f"Cannot {request.method} {request.url.path}")
+        return RouteNotFound(f"Cannot {method} {path}")
     if isinstance(exc, MethodNotAllowedException):
         allowed = (exc.headers or {}).get("allow", "")
         options = " or ".join(
             m.strip() for m in allowed.split(",") if m.strip() not in ("HEAD", "OPTIONS")
         )
         hint = f" Did you mean {options}?" if options else ""
-        return MethodNotAllowed(f"{request.method} is not supported by this endpoint.{hint}")
+        return MethodNotAllowed(f"{method} is not supported by this endpoint.{hint}")
     if isinstance(exc, RequestEntityTooLarge):
         return PayloadTooLarge(max_body)
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         error = InvalidPayload(str(exc.detail))
         error.status = exc.status_code
         return error
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return InternalError("An unexpected error occurred. The request id identifies it in the logs.")
+    return unexpected(exc, method, path)
 
 
-def exception_handler(max_body: int):  # type: ignore[no-untyped-def]
-    def handle(request: Request, exc: Exception) -> Response[bytes]:
-        error = _translate(request, exc, max_body=max_body)
-        request_id = request.scope.get("patrons_request_id")  # type: ignore[call-overload]
+async def send_error(
+    send: Send,
+    exc: PatronsError,
+    request_id: str | None,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """An error answered over raw ASGI (the Gateway's refusals, the fast lane)."""
+    await send_json(send, exc.status, error_body(exc, request_id), headers)
+
+
+def exception_handler(
+    max_body: int,
+) -> Callable[[Request[Any, Any, Any], Exception], Response[bytes]]:
+    """Litestar's handler for every exception a route raises (and its routing errors)."""
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        error = to_error(exc, method=request.method, path=request.url.path, max_body=max_body)
+        request_id = request_id_of(request)
         headers = (
             {"allow": exc.headers["allow"]}
             if isinstance(exc, MethodNotAllowedException) and exc.headers

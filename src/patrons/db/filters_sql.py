@@ -1,9 +1,9 @@
-"""A parsed segment rule (patrons.segments.rules) as one boolean SQL expression.
+"""The one filter compiler: a core.filters Rule as one boolean SQL expression.
 
 Every condition renders as a *positive* predicate that is never NULL (an unknown value makes it
 false), so a negated operator is exactly `NOT (positive)` — the three-valued-logic traps of
-`col <> x` and `col NOT IN (…)` on NULL cannot occur. User text only ever travels as bound
-parameters; dialect differences live in patrons.db.dialect.
+`col <> x` and `col NOT IN (…)` on NULL cannot occur (the NULL rule in core/filters.py). User
+text only ever travels as bound parameters; dialect differences live in db/dialect.py.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from patrons.db import dialect
 
-if TYPE_CHECKING:
-    from patrons.segments.rules import Condition, Rule
+if TYPE_CHECKING:  # db and core are independent layers: the model's types only, no import
+    from patrons.core.filters import Condition, Rule
+
+# core.filters' field kinds and tests, rendered by the same strings.
+_METADATA, _TIMESTAMP = "metadata", "timestamp"
 
 _SIGNS = {"gt": ">", "lt": "<", "ge": ">=", "le": "<=", "after": ">", "before": "<"}
 
@@ -33,6 +36,7 @@ class _Params:
 
 
 def render(rule: Rule, *, kind: str, first_param: int) -> tuple[str, list[Any]]:
+    """The rule's SQL (never NULL) and its parameters, numbered from $first_param."""
     params = _Params(kind, first_param)
     groups = []
     for group in rule.groups:
@@ -43,7 +47,7 @@ def render(rule: Rule, *, kind: str, first_param: int) -> tuple[str, list[Any]]:
 
 
 def _condition(c: Condition, p: _Params) -> str:
-    sql = _metadata(c, p) if c.field.kind == "metadata" else _column(c, p)
+    sql = _metadata(c, p) if c.field.kind == _METADATA else _column(c, p)
     return f"NOT {sql}" if c.negated else sql
 
 
@@ -59,11 +63,11 @@ def _text_tests(kind: str, test: str, haystack: str, needles: list[str]) -> str:
 
 def _column(c: Condition, p: _Params) -> str:
     column, kind, test = c.field.column, p.kind, c.test
-    sql_type = "int" if c.field.kind == "timestamp" else "text"
+    sql_type = "int" if c.field.kind == _TIMESTAMP else "text"
     if test == "has_value":
         body = "TRUE" if sql_type == "int" else f"{column} <> ''"
     elif test == "eq":
-        body = f"{column} IN ({p.many(list(c.values), sql_type)})"
+        body = f"{column} IN ({p.many(list(c.values), sql_type)})" if c.values else "FALSE"
     elif test in _SIGNS:
         left = column if sql_type == "int" else dialect.code_point_order(kind, column)
         body = f"{left} {_SIGNS[test]} {p.add(c.values[0], sql_type)}"
@@ -75,8 +79,9 @@ def _column(c: Condition, p: _Params) -> str:
 
 def _metadata(c: Condition, p: _Params) -> str:
     kind, test = p.kind, c.test
+    assert c.field.key is not None
     key = p.add(c.field.key, "text")
-    m = dialect.json_member(kind, "metadata", key)
+    m = dialect.json_member(kind, c.field.column, key)
     if test == "has_value":
         predicate = f"NOT ({m.is_null}) AND NOT ({m.is_string} AND {m.text} = '')"
     elif test == "eq":
@@ -109,4 +114,4 @@ def _metadata(c: Condition, p: _Params) -> str:
             f"CASE WHEN {m.is_string} THEN {_text_tests(kind, test, m.text, needles)}"
             " ELSE FALSE END"
         )
-    return dialect.json_member_holds(kind, "metadata", key, predicate)
+    return dialect.json_member_holds(kind, c.field.column, key, predicate)

@@ -1,0 +1,225 @@
+"""The job-handler seam: what a job type tells the worker, and the registry of job types.
+
+The worker (worker/runner.py) holds the only copy of the lease protocol — claim, read a chunk,
+apply it and checkpoint in one lease-checked transaction, finish or retry — and knows no job
+type by name. A job type is one handler, registered by the composition root (patrons.assembly):
+
+- `read_chunk`, outside any transaction: the next piece of work after the job's checkpoint,
+  the rows that already failed, and the checkpoint to commit with it;
+- `apply`, in the chunk's transaction: write the work, return the counts;
+- `summarise`, in the last chunk's transaction: the finished job's result.
+
+Most job types read rows from their stored payload (a header row, then one row per record):
+`PayloadRows` does that reading, so such a type only says how to `prepare` the header, how to
+`convert` a row and how to `apply` converted rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+
+import msgspec
+
+from patrons.async_actions import payload, repository
+from patrons.db.database import Conn, Database, Row
+
+W = TypeVar("W")  # a chunk's work, as the handler reads it and applies it
+C = TypeVar("C")  # what a payload's header row prepares for converting its data rows
+R = TypeVar("R")  # one converted payload row
+REPORTED_FAILURES = 1000  # failed rows listed in a finished job's result
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed job and its last committed checkpoint."""
+
+    project_id: str
+    id: str
+    type: str
+    request_id: str | None
+    payload_bytes: int
+    bytes_done: int
+    rows_done: int
+    attempts: int
+
+    @classmethod
+    def of(cls, row: Row) -> Job:
+        return cls(
+            project_id=row["project_id"],
+            id=row["id"],
+            type=row["type"],
+            request_id=row["request_id"],
+            payload_bytes=row["payload_bytes"],
+            bytes_done=row["bytes_done"],
+            rows_done=row["rows_done"],
+            attempts=row["attempts"],
+        )
+
+
+class Failure(NamedTuple):
+    """A row that fails on its own (the job carries on): reported in the job's result."""
+
+    row_no: int
+    source_id: str | None
+    reason: str
+
+
+@dataclass(slots=True)
+class Chunk(Generic[W]):
+    work: W
+    failures: list[Failure]
+    bytes_done: int  # the checkpoint committed with this chunk: payload offset …
+    rows_done: int  # … and rows consumed since the job began
+    progress: int  # 0 to 99; finishing sets 100
+    last: bool  # the job is finished once this chunk commits
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    done: int  # rows written
+    created: int = 0  # of them, new records
+    failed: int = 0  # rows that failed while being written (counted, not listed)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The finished job's counts over all its chunks."""
+
+    done: int
+    failed: int
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    result: dict[str, Any]
+    operation_status: str  # SUCCESS | FAILED
+
+
+class JobHandler(Protocol[W]):
+    type: str
+
+    async def read_chunk(self, db: Database, job: Job, *, max_rows: int) -> Chunk[W]: ...
+
+    async def apply(self, conn: Conn, job: Job, chunk: Chunk[W], *, now: int) -> Applied: ...
+
+    async def summarise(self, conn: Conn, job: Job, totals: Totals, *, now: int) -> Summary: ...
+
+
+# --- the registry -------------------------------------------------------------------------------
+
+_HANDLERS: dict[str, JobHandler[Any]] = {}
+
+
+def register(handler: JobHandler[Any]) -> None:
+    """Make a job type runnable; registering the same handler again is a no-op."""
+    existing = _HANDLERS.get(handler.type)
+    if existing is not None and existing is not handler:
+        raise ValueError(f"job type {handler.type!r} is already registered")
+    _HANDLERS[handler.type] = handler
+
+
+def unregister(type_: str) -> None:
+    _HANDLERS.pop(type_, None)
+
+
+def get(type_: str) -> JobHandler[Any] | None:
+    return _HANDLERS.get(type_)
+
+
+def registered() -> dict[str, JobHandler[Any]]:
+    """A snapshot of the registered handlers by type (what a worker is built with)."""
+    return dict(_HANDLERS)
+
+
+# --- helpers for handlers -----------------------------------------------------------------------
+
+
+async def read_spec(db: Database | Conn, job: Job) -> Any:
+    """A job's parameters stored as one small JSON payload (one piece); {} when gone."""
+    piece = await repository.payload_piece(db, project_id=job.project_id, action_id=job.id, seq=0)
+    return msgspec.json.decode(piece or b"{}")
+
+
+async def reported_failures(conn: Conn, job: Job) -> list[Failure]:
+    """The job's failed rows in row order, as many as a result lists."""
+    rows = await repository.failures(
+        conn, project_id=job.project_id, action_id=job.id, limit=REPORTED_FAILURES
+    )
+    return [Failure(r["row_no"], r["source_id"], r["reason"]) for r in rows]
+
+
+class PayloadRows(Generic[C, R]):
+    """Base of job types whose stored payload is a header row, then one row per record.
+
+    `read_chunk` reads the next `max_rows` rows after the checkpoint and converts each one, so
+    a row that does not convert is a per-row failure, never a failed chunk. The prepared
+    header is cached per job (it is the same on every chunk, and on every worker).
+    """
+
+    type: str
+    as_csv: bool = False  # CSV rows (lists of fields) rather than JSON lines (str)
+
+    def __init__(self) -> None:
+        self._headers: dict[str, tuple[C, int]] = {}
+
+    def prepare(self, header: Any) -> C:
+        """The payload's first row → what converting the data rows needs."""
+        raise NotImplementedError
+
+    def convert(self, context: C, raw: Any, row_no: int) -> R | Failure:
+        """One stored row → what `apply` writes, or why this row fails."""
+        raise NotImplementedError
+
+    async def _header(self, db: Database, job: Job) -> tuple[C, int]:
+        """The prepared header and the payload offset just after it."""
+        if job.id not in self._headers:
+            rows, end = await payload.read_rows(
+                db,
+                project_id=job.project_id,
+                action_id=job.id,
+                offset=0,
+                total_bytes=job.payload_bytes,
+                max_rows=1,
+                as_csv=self.as_csv,
+            )
+            if len(self._headers) > 100:  # a bound, not an eviction policy: headers are small
+                self._headers.clear()
+            self._headers[job.id] = (self.prepare(rows[0] if rows else []), end)
+        return self._headers[job.id]
+
+    async def read_chunk(self, db: Database, job: Job, *, max_rows: int) -> Chunk[list[R]]:
+        context, header_end = await self._header(db, job)
+        raw_rows, end = await payload.read_rows(
+            db,
+            project_id=job.project_id,
+            action_id=job.id,
+            offset=max(job.bytes_done, header_end),
+            total_bytes=job.payload_bytes,
+            max_rows=max_rows,
+            as_csv=self.as_csv,
+        )
+        row_no = job.rows_done
+        work: list[R] = []
+        failures: list[Failure] = []
+        for raw in raw_rows:
+            row_no += 1
+            try:
+                converted = self.convert(context, raw, row_no)
+            except Exception as exc:  # a stored row that no longer parses
+                converted = Failure(row_no, None, f"row could not be read: {exc}")
+            if isinstance(converted, Failure):
+                failures.append(converted)
+            else:
+                work.append(converted)
+        if end >= job.payload_bytes:
+            self._headers.pop(job.id, None)
+        return Chunk(
+            work=work,
+            failures=failures,
+            bytes_done=end,
+            rows_done=row_no,
+            progress=min(99, end * 100 // max(job.payload_bytes, 1)),
+            last=end >= job.payload_bytes,
+        )

@@ -1,0 +1,117 @@
+"""SQL for writing a chunk of customers at once (customers/bulk_writer.py decides what to write).
+
+Two paths, chosen by bulk_writer through `db.dialect.one_writer_at_a_time`:
+- concurrent writers (PostgreSQL): COPY the chunk into a temp staging table shaped like
+  `customer`, then one `INSERT … SELECT … ON CONFLICT` per set of changed columns;
+- one writer at a time (SQLite): look the chunk's source_ids up, then `executemany` the
+  inserts and the updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from patrons.db.database import Conn, Row
+from patrons.db.tables import CUSTOMER_COLUMNS
+
+# Every writable customer column, in staging/insert order.
+WRITABLE = tuple(
+    c for c in CUSTOMER_COLUMNS if c not in ("id", "source_id", "created_at", "updated_at")
+)
+_COLUMNS = ", ".join(WRITABLE)
+_LOOKUP_BATCH = 500  # source_ids per lookup, well under SQLite's parameter limit
+
+
+# --- concurrent writers: stage, then upsert ---------------------------------------------------
+
+
+async def upsert_staged(
+    conn: Any,
+    *,
+    project_id: str,
+    records: Sequence[Sequence[Any]],
+    groups: Sequence[Sequence[str]],
+    merge_metadata: bool,
+    now: int,
+) -> list[list[Row]]:
+    """COPY `(ord, grp, id, source_id, *WRITABLE)` records into a staging table (dropped at
+    commit), then per group insert its rows in `ord` order, updating the group's columns of
+    existing source_ids (`metadata` merged key by key when `merge_metadata`). Per group, the
+    rows written: id, source_id, inserted. PostgreSQL only (asyncpg's COPY, `xmax`)."""
+    await conn.execute(
+        # Shaped like the customer table itself, so its column types never drift apart.
+        "CREATE TEMP TABLE bulk_stage ON COMMIT DROP AS SELECT 0 AS ord, 0 AS grp, id,"
+        f" source_id, {_COLUMNS} FROM customer WITH NO DATA"
+    )
+    await conn.copy_records_to_table("bulk_stage", records=records)
+    written = []
+    for group, set_columns in enumerate(groups):
+        sets = []
+        for column in set_columns:
+            if column == "metadata" and merge_metadata:
+                sets.append("metadata = customer.metadata || EXCLUDED.metadata")
+            else:
+                sets.append(f"{column} = EXCLUDED.{column}")
+        sets.append("updated_at = $2")
+        written.append(
+            await conn.fetch(
+                f"INSERT INTO customer (project_id, id, source_id, {_COLUMNS}, created_at)"
+                f" SELECT $1, id, source_id, {_COLUMNS}, $2 FROM bulk_stage WHERE grp = $3"
+                " ORDER BY ord"
+                f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(sets)}"
+                " RETURNING id, source_id, (xmax = 0) AS inserted",
+                project_id,
+                now,
+                group,
+            )
+        )
+    return written
+
+
+# --- one writer at a time: look up, then write --------------------------------------------------
+
+
+async def find_by_source_ids(
+    conn: Conn, *, project_id: str, source_ids: Sequence[str]
+) -> list[Row]:
+    """The live customers among `source_ids`: source_id, id, metadata."""
+    found: list[Row] = []
+    for start in range(0, len(source_ids), _LOOKUP_BATCH):
+        batch = source_ids[start : start + _LOOKUP_BATCH]
+        marks = ", ".join(f"${i + 2}" for i in range(len(batch)))
+        found += await conn.fetch(
+            f"SELECT source_id, id, metadata FROM customer"
+            f" WHERE project_id = $1 AND source_id IN ({marks})",
+            project_id,
+            *batch,
+        )
+    return found
+
+
+async def insert_many(conn: Conn, *, project_id: str, rows: Sequence[Sequence[Any]]) -> None:
+    """New customers, each `(id, source_id, *WRITABLE, created_at)`."""
+    marks = ", ".join(f"${i}" for i in range(1, len(WRITABLE) + 5))
+    await conn.executemany(
+        f"INSERT INTO customer (project_id, id, source_id, {_COLUMNS}, created_at)"
+        f" VALUES ({marks})",
+        [(project_id, *row) for row in rows],
+    )
+
+
+async def update_many(
+    conn: Conn,
+    *,
+    project_id: str,
+    set_columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    now: int,
+) -> None:
+    """Existing customers, each `(*values of set_columns, id)`."""
+    n = len(set_columns)
+    sets = ", ".join(f"{c} = ${i + 1}" for i, c in enumerate(set_columns))
+    await conn.executemany(
+        f"UPDATE customer SET {sets}, updated_at = ${n + 1}"
+        f" WHERE project_id = ${n + 2} AND id = ${n + 3}",
+        [(*row[:-1], now, project_id, row[-1]) for row in rows],
+    )

@@ -1,0 +1,33 @@
+"""Where a request path leads, split in one place.
+
+Litestar routes everything, but a few decisions are taken before it runs, on the raw path: is
+this an authenticated /v1 call, is it the fast lane's GET /v1/customers/{id}, which rate-limit
+budget it spends, which OAuth scope it needs. All of them read the same split, so they cannot
+disagree about what a path is (a trailing slash, a `%2F` inside an id).
+"""
+
+from __future__ import annotations
+
+_PREFIX = "/v1/"
+
+
+def api_segments(path: str) -> tuple[str, ...] | None:
+    """`/v1/customers/a%2Fb` → ("customers", "a%2Fb"); `/v1` → (); None outside /v1.
+
+    The path is the raw one (the Gateway routes on `raw_path`), so segments stay
+    percent-encoded and `%2F` never splits one. One trailing slash is ignored, as Litestar's
+    router ignores it.
+    """
+    if path.startswith(_PREFIX):
+        rest = path[4:]
+        if rest.endswith("/"):
+            rest = rest[:-1]
+        return tuple(rest.split("/")) if rest else ()
+    return () if path == "/v1" else None
+
+
+def customer_read(method: str, segments: tuple[str, ...]) -> str | None:
+    """The raw id of a GET /v1/customers/{id} (the fast lane's route), else None."""
+    if method == "GET" and len(segments) == 2 and segments[0] == "customers" and segments[1]:
+        return segments[1]
+    return None
