@@ -128,6 +128,7 @@ class TestRegisteredHandler:
         assert steps == 3  # rows 1-2, 3-4, 5: chunks of two after the header
         assert tally.applied == [[10, 20], [-30], [40]]
         row = await jobs.get(db, project_id=project_id, action_id=action_id)
+        assert row is not None
         assert (row["status"], row["operation_status"], row["progress"]) == ("DONE", "SUCCESS", 100)
         assert msgspec.json.decode(row["result"]) == {
             "done": 4,
@@ -145,6 +146,7 @@ class TestRegisteredHandler:
         await _run_all(Worker(db, handlers=handlers.registered()))
 
         row = await jobs.get(db, project_id=project_id, action_id=action_id)
+        assert row is not None
         assert row["status"] == "FAILED"
         assert msgspec.json.decode(row["result"]) == {"message": "job could not be processed"}
 
@@ -167,10 +169,10 @@ class TestRegistry:
     def test_the_worker_imports_no_resource_package_but_async_actions(self) -> None:
         allowed = {"async_actions", "core", "db", "observability"}
         worker = Path(__file__).resolve().parents[1] / "src" / "patrons" / "worker"
-        imported = set()
+        imported: set[str] = set()
         for path in worker.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("patrons"):
-                    parts = node.module.split(".")  # type: ignore[union-attr]
+                    parts = (node.module or "").split(".")
                     imported |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
         assert imported <= allowed, imported - allowed

@@ -12,7 +12,8 @@ from datetime import date
 from typing import Any
 
 from patrons.core.errors import InvalidPayload
-from patrons.customers.bulk_writer import WRITABLE, RowWrite
+from patrons.customers.bulk_repository import WRITABLE
+from patrons.customers.bulk_writer import RowWrite
 
 _STANDARD = {
     "source_id": "source_id",

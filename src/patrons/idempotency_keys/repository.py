@@ -102,6 +102,7 @@ async def release(conn: Conn, *, project_id: str, key: str, claimed_at: int) -> 
     )
 
 
+# house: cross-project — a background batch; expired rows are nobody's data any more
 async def purge_expired(conn: Conn, *, now: int, batch: int) -> None:
     """Delete up to `batch` expired rows (stale responses and dead leases) of any project."""
     await conn.execute(
