@@ -24,7 +24,7 @@ def health() -> dict[str, str]:
 async def ready(request: Request) -> Response[dict[str, str]]:
     db: Database = request.app.state.db
     try:
-        version = await db.fetchval("SELECT version_num FROM alembic_version")
+        version = await migrate.current_revision(db)
     except Exception as exc:
         return Response({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
     if version != _HEAD:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 
 from patrons.db import dialect
+
+if TYPE_CHECKING:
+    from patrons.db.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,3 +32,8 @@ def current_head() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+async def current_revision(db: Database) -> str | None:
+    """The revision a database is at; raises when it was never migrated."""
+    return await db.fetchval("SELECT version_num FROM alembic_version")
