@@ -213,12 +213,14 @@ async def failures(db: DB, *, project_id: str, action_id: str, limit: int) -> li
     )
 
 
+# house: cross-project — operators' health view over every project
 async def active_count(db: DB) -> int:
     return await db.fetchval(
         "SELECT COUNT(*) FROM async_action WHERE status IN ('ENQUEUED', 'IN_PROGRESS')"
     )
 
 
+# house: cross-project — operators' metrics over every project
 async def counts_by_status(db: DB) -> dict[str, int]:
     """Jobs per status over every project: an operator's metric, not a tenant's view."""
     rows = await db.fetch("SELECT status, COUNT(*) AS n FROM async_action GROUP BY status")

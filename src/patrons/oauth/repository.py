@@ -40,6 +40,7 @@ async def get_active(
     )
 
 
+# house: cross-project — the token names its project; this lookup finds it
 async def get_for_bearer(db: Database | Conn, *, token_hash: str, now: int) -> Row | None:
     """An active token whose issuing key still exists: deleting a key ends its tokens at once
     (rotating it does not, as in Voucherify: the app id stays)."""

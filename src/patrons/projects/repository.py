@@ -5,6 +5,7 @@ from __future__ import annotations
 from patrons.db.database import Conn, Database, Row
 
 
+# house: cross-project — the App key names its project; this lookup finds it
 async def get_key(db: Database | Conn, *, app_id: str) -> Row | None:
     return await db.fetchrow(
         "SELECT app_id, project_id, token_hash FROM api_key WHERE app_id = $1", app_id
@@ -27,10 +28,12 @@ async def get_project(db: Database | Conn, *, project_id: str) -> Row | None:
     return await db.fetchrow("SELECT * FROM project WHERE id = $1", project_id)
 
 
+# house: cross-project — projects themselves, for the CLI
 async def get_default_project(db: Database | Conn) -> Row | None:
     return await db.fetchrow("SELECT * FROM project WHERE is_default ORDER BY created_at LIMIT 1")
 
 
+# house: cross-project — projects themselves, for the CLI
 async def list_projects(db: Database | Conn) -> list[Row]:
     return await db.fetch(
         "SELECT p.id, p.name, p.is_default, p.created_at,"
@@ -53,6 +56,7 @@ async def insert_key(
     )
 
 
+# house: cross-project — an App key is global by its id (CLI key rotation)
 async def set_token_hash(conn: Conn, *, app_id: str, token_hash: str, rotated_at: int) -> int:
     """The number of keys changed (0 or 1). Counted from RETURNING: `execute` gives a row count
     on SQLite but a status string ("UPDATE 0", always truthy) on asyncpg."""
@@ -73,6 +77,7 @@ async def list_keys(db: Database | Conn, *, project_id: str | None) -> list[Row]
     )
 
 
+# house: cross-project — an App key is global by its id (CLI)
 async def delete_key(conn: Conn, *, app_id: str) -> int:
     """The number of keys deleted (0 or 1), counted from RETURNING as in set_token_hash."""
     rows = await conn.fetch("DELETE FROM api_key WHERE app_id = $1 RETURNING app_id", app_id)
