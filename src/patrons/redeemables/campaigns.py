@@ -34,10 +34,12 @@ def _template(body: CampaignCreate) -> VoucherTemplate:
     template.type = expected  # type: ignore[assignment]
     if expected == "DISCOUNT_VOUCHER":
         check_discount(template.discount)
-    elif expected == "GIFT_VOUCHER" and (template.gift is None or template.gift.amount is None):
-        raise InvalidPayload("Property .voucher.gift.amount is required for GIFT_VOUCHERS")
-    elif expected == "GIFT_VOUCHER" and template.gift.amount < 0:  # type: ignore[union-attr]
-        raise InvalidPayload("Property .voucher.gift.amount must be >= 0")
+    elif expected == "GIFT_VOUCHER":
+        amount = None if template.gift is None else template.gift.amount
+        if amount is None:
+            raise InvalidPayload("Property .voucher.gift.amount is required for GIFT_VOUCHERS")
+        if amount < 0:
+            raise InvalidPayload("Property .voucher.gift.amount must be >= 0")
     if template.loyalty_card is not None and (template.loyalty_card.points or 0) < 0:
         raise InvalidPayload("Property .voucher.loyalty_card.points must be >= 0")
     codes.check(template.code_config)

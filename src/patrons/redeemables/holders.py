@@ -9,7 +9,7 @@ from msgspec import UNSET, Struct, UnsetType
 from patrons.activities import service as activities
 from patrons.core import ids
 from patrons.core.clock import now_ms
-from patrons.core.errors import InvalidPayload, NotFound
+from patrons.core.errors import InvalidPayload, NotFound, ResourceInUse
 from patrons.core.origin import Origin
 from patrons.customers.schemas import CustomerCreate
 from patrons.db import dialect
@@ -200,6 +200,8 @@ async def add_holders(
                 customer_id=customer["id"],
                 role="REFEREE",
             )
+            if row is None:  # the conflicting row was deleted meanwhile
+                raise ResourceInUse("The referee assignment changed concurrently; retry")
         else:
             await activities.record(
                 conn,

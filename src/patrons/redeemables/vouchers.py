@@ -44,7 +44,7 @@ def check_discount(discount: dict[str, Any] | None) -> None:
     amount = discount.get(DISCOUNT_TYPES[kind])
     if kind != "UNIT" and (not isinstance(amount, int | float) or isinstance(amount, bool)):
         raise InvalidPayload(f"Property .discount.{DISCOUNT_TYPES[kind]} must be a number")
-    if kind == "PERCENT" and not 0 <= amount <= 100:
+    if kind == "PERCENT" and not (isinstance(amount, int | float) and 0 <= amount <= 100):
         raise InvalidPayload("Property .discount.percent_off must be >= 0 and <= 100")
 
 
@@ -214,6 +214,8 @@ async def update(conn: Conn, *, project_id: str, code: str, body: VoucherWrite) 
     row = await repository.get_voucher_by_id(
         conn, project_id=project_id, voucher_id=found["id"], lock=True
     )
+    if row is None:  # deleted between the two reads
+        raise NotFound("voucher", code)
     # `type` cannot change and is ignored: the Python SDK's update body always sends its default
     # DISCOUNT_VOUCHER, whatever the voucher is (a gift card, a loyalty card).
     changes = _writable(body)
