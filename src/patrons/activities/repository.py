@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from patrons.db import dialect
@@ -51,6 +52,27 @@ async def record_from_customers(
         dialect.list_param(kind, list(customer_ids)),
         campaign_id,
         campaign_type,
+    )
+
+
+@lru_cache(maxsize=64)
+# house: cross-project — a fragment of the caller's statement, whose $1 is the project
+def written_events_sql(kind: str, *, source: str, first: int) -> str:
+    """An `INSERT INTO customer_event … SELECT … FROM <source>`: one event per customer row of
+    `source` (a CTE of rows just written, RETURNING the customer columns), snapshotting that
+    row, for a data-modifying CTE that writes and records in one statement.
+
+    Parameters from `$first`: the type of a fresh row (`updated_at` NULL), the type of an
+    updated one, category, group_id, event_source (JSON text), created_at.
+    """
+    p = [f"${first + i}" for i in range(6)]
+    return (
+        "INSERT INTO customer_event (project_id, id, customer_id, type, category, group_id,"
+        " snapshot, extra, event_source, created_at)"
+        f" SELECT $1, 'evcus_' || {dialect.random_hex_sql(kind, 18)}, id,"
+        f" CASE WHEN updated_at IS NULL THEN CAST({p[0]} AS TEXT) ELSE CAST({p[1]} AS TEXT) END,"
+        f" CAST({p[2]} AS TEXT), CAST({p[3]} AS TEXT), {dialect.customer_snapshot_sql(kind)},"
+        f" NULL, {dialect.json_param_sql(kind, p[4])}, CAST({p[5]} AS BIGINT) FROM {source}"
     )
 
 

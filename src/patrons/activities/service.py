@@ -77,6 +77,29 @@ async def record(
     )
 
 
+class WrittenEvents:
+    """`customer.created`/`customer.updated` for the rows a customer write statement returns:
+    the SQL is spliced into that statement (one round trip writes and records), so the event
+    is the one `record` would write — same snapshot, source and group."""
+
+    __slots__ = ("args",)
+
+    def __init__(self, origin: Origin, *, now: int) -> None:
+        self.args = (
+            "customer.created",
+            "customer.updated",
+            category_of("customer.created"),
+            origin.request_id,
+            msgspec.json.encode(origin.event_source()).decode(),
+            now,
+        )
+
+    @staticmethod
+    def sql(kind: str, *, source: str, first: int) -> str:
+        """The INSERT of one event per row of the CTE `source`; its parameters from `$first`."""
+        return repository.written_events_sql(kind, source=source, first=first)
+
+
 def _json(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 

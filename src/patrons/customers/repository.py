@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any, Protocol
 
 from patrons.db import dialect
 from patrons.db.database import DB, Conn, Row, kind_of
@@ -30,18 +31,29 @@ async def get_by_source_id(db: DB, *, project_id: str, source_id: str) -> Row | 
     )
 
 
-async def insert(conn: Conn, *, project_id: str, values: dict[str, Any]) -> Row:
+def _also(also: str) -> str:
+    """Extra RETURNING columns: `also` is a boolean SQL expression returned as auto_segments."""
+    return f", {also} AS auto_segments" if also else ""
+
+
+async def insert(conn: Conn, *, project_id: str, values: dict[str, Any], also: str = "") -> Row:
     names = ["project_id", *values]
     marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
     return await conn.fetchrow(
-        f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks}) RETURNING {COLUMNS}",
+        f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks})"
+        f" RETURNING {COLUMNS}{_also(also)}",
         project_id,
         *values.values(),
     )
 
 
 async def upsert_by_source_id(
-    conn: Conn, *, project_id: str, values: dict[str, Any], changes: dict[str, Any]
+    conn: Conn,
+    *,
+    project_id: str,
+    values: dict[str, Any],
+    changes: dict[str, Any],
+    also: str = "",
 ) -> Row:
     """Insert `values`, or apply `changes` to the live customer with the same source_id.
 
@@ -57,24 +69,146 @@ async def upsert_by_source_id(
     return await conn.fetchrow(
         f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks})"
         f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(sets)}"
-        f" RETURNING {COLUMNS}",
+        f" RETURNING {COLUMNS}{_also(also)}",
         *args,
     )
 
 
 async def update(
-    conn: Conn, *, project_id: str, customer_id: str, changes: dict[str, Any]
+    conn: Conn,
+    *,
+    project_id: str,
+    changes: dict[str, Any],
+    target: str,
+    by: str = "id",
+    also: str = "",
 ) -> Row | None:
-    args: list[Any] = [project_id, customer_id]
+    """Apply `changes` to the live customer whose `by` (id, source_id, or ref: an id naming
+    a live customer, else a source_id) is `target`."""
+    args: list[Any] = [project_id, target]
     sets = []
     for column, value in changes.items():
         args.append(value)
         sets.append(f"{column} = ${len(args)}")
     return await conn.fetchrow(
-        f"UPDATE customer SET {', '.join(sets)} WHERE project_id = $1 AND id = $2"
-        f" RETURNING {COLUMNS}",
+        f"UPDATE customer SET {', '.join(sets)} WHERE project_id = $1 AND {_target_sql(by, '$2')}"
+        f" RETURNING {COLUMNS}{_also(also)}",
         *args,
     )
+
+
+# --- single-customer writes that record their event in the same statement -------------------
+
+
+class Recorder(Protocol):
+    """What the written rows' events need (activities.service.WrittenEvents)."""
+
+    args: tuple[Any, ...]
+
+    def sql(self, kind: str, *, source: str, first: int) -> str: ...
+
+
+def _target_sql(by: str, mark: str) -> str:
+    """The customer an UPDATE writes: by `id`, by `source_id`, or by `ref` (an id naming a
+    live customer, else a source_id — customers.service.resolve in one condition)."""
+    if by == "ref":
+        return (
+            f"id = COALESCE((SELECT id FROM customer WHERE project_id = $1 AND id = {mark}),"
+            f" (SELECT id FROM customer WHERE project_id = $1 AND source_id = {mark}))"
+        )
+    return f"{by} = {mark}"
+
+
+@lru_cache(maxsize=512)
+def _recorded_sql(
+    kind: str,
+    how: str,
+    names: tuple[str, ...],
+    sets: tuple[str, ...],
+    by: str,
+    guarded: bool,
+    exists_sql: str,
+    recorder: Callable[..., str],
+) -> str:
+    """The one statement of a single-customer write on a database with data-modifying CTEs.
+
+    Parameters: $1 project, then `names` (insert values) or the target (update), then `sets`,
+    the counter slot, then the event's. `guarded`: write nothing when `exists_sql` holds.
+    """
+    n = 1
+    marks = []
+    for _ in names:
+        n += 1
+        marks.append(f"${n}")
+    if how == "update":
+        n += 1
+        target = _target_sql(by, f"${n}")
+    assignments = []
+    for column in sets:
+        n += 1
+        assignments.append(f"{column} = ${n}")
+    slot = f"${n + 1}"
+    guard = " WHERE NOT g.auto_segments" if guarded else ""
+    if how == "update":
+        write = (
+            f"UPDATE customer SET {', '.join(assignments)} FROM g"
+            f" WHERE project_id = $1 AND {target}{guard.replace(' WHERE', ' AND')}"
+        )
+    else:
+        write = (
+            f"INSERT INTO customer (project_id, {', '.join(names)})"
+            f" SELECT $1, {', '.join(marks)} FROM g{guard}"
+        )
+        if how == "upsert":
+            write += f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(assignments)}"
+    returning = ", ".join(f"customer.{c}" for c in COLUMNS.split(", "))
+    return (
+        f"WITH g AS (SELECT {exists_sql} AS auto_segments),"
+        f" w AS ({write} RETURNING {returning}),"
+        " n AS (INSERT INTO customer_counter (project_id, slot, n)"
+        f" SELECT $1, CAST({slot} AS INTEGER), 1 FROM w WHERE updated_at IS NULL"
+        " ON CONFLICT (project_id, slot) DO UPDATE SET n = customer_counter.n + EXCLUDED.n),"
+        f" e AS ({recorder(kind, source='w', first=n + 2)})"
+        " SELECT w.*, g.auto_segments FROM g LEFT JOIN w ON TRUE"
+    )
+
+
+async def write_recorded(
+    db: DB,
+    *,
+    project_id: str,
+    how: str,
+    values: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
+    by: str = "id",
+    target: str | None = None,
+    events: Recorder,
+    auto_update_sql: str,
+    guarded: bool,
+) -> tuple[Row | None, bool]:
+    """A single-customer write in one statement (`dialect.data_modifying_ctes`): the row
+    written (`how`: insert `values`; upsert `values` by source_id, else apply `changes`;
+    update the customer `by` id/source_id/ref = `target` with `changes`), its counter slot when
+    fresh, its created/updated event — and whether the project has auto-update segments.
+
+    Returns (row, auto_segments); row None when no customer matched the target, or when
+    `guarded` and the project has auto-update segments (then nothing was written: the caller
+    writes again in a transaction with the segment upkeep). Runs in autocommit when given the
+    database: one statement is one atomic round trip.
+    """
+    kind = kind_of(db)
+    names = tuple(values or ())
+    sets = tuple(changes or ())
+    sql = _recorded_sql(kind, how, names, sets, by, guarded, auto_update_sql, events.sql)
+    args: list[Any] = [project_id, *(values or {}).values()]
+    if how == "update":
+        args.append(target)
+    args.extend((changes or {}).values())
+    args.append(random.randrange(COUNTER_SLOTS))
+    args.extend(events.args)
+    row = await db.fetchrow(sql, *args)
+    assert row is not None  # g always yields one row
+    return (row if row["id"] is not None else None), bool(row["auto_segments"])
 
 
 async def soft_delete(conn: Conn, *, project_id: str, customer_id: str, deleted_at: int) -> bool:
@@ -242,3 +376,18 @@ async def set_holdings(
         loyalty,
         referrals,
     )
+
+
+async def newest_created_at(conn: Conn, *, project_id: str) -> int | None:
+    """The project's newest live customer's `created_at` (an index lookup)."""
+    return await conn.fetchval(
+        "SELECT MAX(created_at) FROM customer WHERE project_id = $1", project_id
+    )
+
+
+async def next_created_at(conn: Conn, *, project_id: str, now: int) -> int:
+    """`now`, or the millisecond after the project's newest customer when that is later (a
+    bulk import stamps its rows in consecutive milliseconds, which can run ahead of the
+    clock): a later write sorts after it and shares no millisecond with it."""
+    newest = await newest_created_at(conn, project_id=project_id)
+    return now if newest is None or newest < now else newest + 1

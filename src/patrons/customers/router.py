@@ -25,10 +25,10 @@ from patrons.segments.schemas import CustomerSegmentList
 @post("/", status_code=200)
 async def create_customer(request: Request, db: Database, project: Project) -> Customer:
     body = await read_json(request, CustomerCreate)
-    async with db.transaction() as conn:
-        return await service.upsert(
-            conn, project_id=project.id, body=body, origin=origin_of(request, project)
-        )
+    # One statement in autocommit where it can be, else one transaction (service decides).
+    return await service.upsert_alone(
+        db, project_id=project.id, body=body, origin=origin_of(request, project)
+    )
 
 
 @get("/")
@@ -50,14 +50,13 @@ async def update_customer(
     request: Request, customer_id: str, db: Database, project: Project
 ) -> Customer:
     body = await read_json(request, CustomerUpdate)
-    async with db.transaction() as conn:
-        return await service.update(
-            conn,
-            project_id=project.id,
-            ref=path_id(customer_id, resource="customer"),
-            body=body,
-            origin=origin_of(request, project),
-        )
+    return await service.update_alone(
+        db,
+        project_id=project.id,
+        ref=path_id(customer_id, resource="customer"),
+        body=body,
+        origin=origin_of(request, project),
+    )
 
 
 @delete("/{customer_id:str}", status_code=204)

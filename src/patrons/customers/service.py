@@ -25,7 +25,8 @@ from patrons.customers.schemas import (
 )
 from patrons.customers.wire import ADDRESS_COLUMNS as _ADDRESS_COLUMNS
 from patrons.customers.wire import customer_to_wire
-from patrons.db.database import Conn, Database, Row
+from patrons.db import dialect
+from patrons.db.database import Conn, Database, Row, kind_of
 from patrons.segments import membership
 from patrons.segments import service as segments
 
@@ -83,21 +84,155 @@ async def get(db: Database | Conn, *, project_id: str, ref: str) -> Customer:
     return customer_to_wire(await get_or_raise(db, project_id=project_id, ref=ref))
 
 
-async def _recorded(
-    conn: Conn, *, project_id: str, row: Row, created: bool, origin: Origin
-) -> Customer:
-    """Every single-customer write ends here: its event and segment upkeep, same transaction."""
-    now = now_ms()
-    await activities.record(
-        conn,
+# Projects whose last single-customer write found auto-update segments: their writes go
+# straight to a transaction (membership upkeep needs more than one statement). A hint only —
+# every write re-reads the fact in its own statement, so a stale entry costs a round trip,
+# never a missed or spurious segment event (another process may create or delete segments).
+_AUTO_SEGMENTS_SEEN: set[str] = set()
+
+
+def _note_auto_segments(project_id: str, present: bool) -> None:
+    if present:
+        _AUTO_SEGMENTS_SEEN.add(project_id)
+    else:
+        _AUTO_SEGMENTS_SEEN.discard(project_id)
+
+
+class _Write:
+    """One single-customer write, as customers.repository.write_recorded takes it."""
+
+    __slots__ = ("by", "changes", "how", "missing", "target", "values")
+
+    def __init__(
+        self,
+        how: str,
+        *,
+        values: dict[str, Any] | None = None,
+        changes: dict[str, Any] | None = None,
+        by: str = "id",
+        target: str | None = None,
+        missing: str | None = None,
+    ) -> None:
+        self.how, self.values, self.changes = how, values, changes
+        self.by, self.target, self.missing = by, target, missing
+
+
+def _upsert_write(body: CustomerCreate, now: int) -> _Write:
+    """POST /v1/customers: update the customer named by `id` (else `source_id`), or create."""
+    changes = _for_sql(column_changes(body))
+    if isinstance(body.id, str):
+        return _Write(
+            "update", changes={**changes, "updated_at": now}, target=body.id, missing=body.id
+        )
+    source_id = body.source_id if isinstance(body.source_id, str) and body.source_id else None
+    values = {"id": ids.customer_id(), "source_id": source_id, **changes, "created_at": now}
+    if source_id is None:
+        return _Write("insert", values=values)
+    return _Write("upsert", values=values, changes={**changes, "updated_at": now})
+
+
+def _update_write(ref: str, body: CustomerUpdate, now: int) -> _Write:
+    """PUT /v1/customers/{ref}: `ref` is an id naming a live customer, else a source_id."""
+    changes = {**_for_sql(column_changes(body)), "updated_at": now}
+    by = "ref" if ref.startswith("cust_") else "source_id"
+    return _Write("update", changes=changes, by=by, target=ref, missing=ref)
+
+
+async def _write_alone(
+    db: Database, *, project_id: str, write: _Write, origin: Origin, now: int
+) -> Customer | None:
+    """The write as one autocommit statement, where the database can and the project (as last
+    seen) has no auto-update segments; None when it must run in a transaction instead."""
+    if not dialect.data_modifying_ctes(db.kind) or project_id in _AUTO_SEGMENTS_SEEN:
+        return None
+    row, auto_segments = await repository.write_recorded(
+        db,
         project_id=project_id,
-        customer_ids=[row["id"]],
-        type_="customer.created" if created else "customer.updated",
-        origin=origin,
-        now=now,
+        how=write.how,
+        values=write.values,
+        changes=write.changes,
+        by=write.by,
+        target=write.target,
+        events=activities.WrittenEvents(origin, now=now),
+        auto_update_sql=membership.AUTO_UPDATE_EXISTS_SQL,
+        guarded=True,  # nothing is written when segment upkeep is due
     )
-    await membership.on_written(conn, project_id=project_id, rows=[row], origin=origin, now=now)
+    if auto_segments:
+        _note_auto_segments(project_id, True)
+        return None
+    if row is None:
+        raise NotFound("customer", write.missing or "")
     return customer_to_wire(row)
+
+
+async def _write_recorded(
+    conn: Conn, *, project_id: str, write: _Write, origin: Origin, now: int
+) -> Customer:
+    """Every single-customer write ends here, in the caller's transaction: the row, its
+    created/updated event, the counter, and the auto-update segment upkeep."""
+    if dialect.data_modifying_ctes(kind_of(conn)):
+        row, auto_segments = await repository.write_recorded(
+            conn,
+            project_id=project_id,
+            how=write.how,
+            values=write.values,
+            changes=write.changes,
+            by=write.by,
+            target=write.target,
+            events=activities.WrittenEvents(origin, now=now),
+            auto_update_sql=membership.AUTO_UPDATE_EXISTS_SQL,
+            guarded=False,
+        )
+        if row is None:
+            raise NotFound("customer", write.missing or "")
+        created = row["updated_at"] is None
+    else:
+        row, created = await _write_statements(conn, project_id=project_id, write=write)
+        auto_segments = bool(row["auto_segments"])
+        await activities.record(
+            conn,
+            project_id=project_id,
+            customer_ids=[row["id"]],
+            type_="customer.created" if created else "customer.updated",
+            origin=origin,
+            now=now,
+        )
+    _note_auto_segments(project_id, auto_segments)
+    if auto_segments:
+        await membership.on_written(conn, project_id=project_id, rows=[row], origin=origin, now=now)
+    return customer_to_wire(row)
+
+
+async def _write_statements(conn: Conn, *, project_id: str, write: _Write) -> tuple[Row, bool]:
+    """The row and its counter as separate statements (databases without data-modifying
+    CTEs); the row carries `auto_segments` too. (row, created)."""
+    also = membership.AUTO_UPDATE_EXISTS_SQL
+    if write.how == "update":
+        assert write.target is not None
+        assert write.changes is not None
+        row = await repository.update(
+            conn,
+            project_id=project_id,
+            by=write.by,
+            target=write.target,
+            changes=write.changes,
+            also=also,
+        )
+        if row is None:
+            raise NotFound("customer", write.missing or "")
+        return row, False
+    assert write.values is not None
+    if write.how == "insert":
+        row = await repository.insert(conn, project_id=project_id, values=write.values, also=also)
+    else:
+        assert write.changes is not None
+        row = await repository.upsert_by_source_id(
+            conn, project_id=project_id, values=write.values, changes=write.changes, also=also
+        )
+    created = row["updated_at"] is None  # a fresh row; an upserted one has updated_at set
+    if created:
+        await repository.add_to_count(conn, project_id=project_id, delta=1)
+    return row, created
 
 
 async def resolve_many(conn: Conn, project_id: str, refs: Sequence[str]) -> dict[str, str]:
@@ -111,42 +246,49 @@ async def resolve_many(conn: Conn, project_id: str, refs: Sequence[str]) -> dict
 
 
 async def upsert(conn: Conn, *, project_id: str, body: CustomerCreate, origin: Origin) -> Customer:
-    """POST /v1/customers: update the customer named by `id` (else `source_id`), or create."""
+    """POST /v1/customers in the caller's transaction (publications name customers inline)."""
     now = now_ms()
-    changes = _for_sql(column_changes(body))
-    if isinstance(body.id, str):
-        target = await repository.get_by_id(conn, project_id=project_id, customer_id=body.id)
-        if target is None:
-            raise NotFound("customer", body.id)
-        row = await repository.update(
-            conn, project_id=project_id, customer_id=body.id, changes={**changes, "updated_at": now}
+    write = _upsert_write(body, now)
+    return await _write_recorded(conn, project_id=project_id, write=write, origin=origin, now=now)
+
+
+async def upsert_alone(
+    db: Database, *, project_id: str, body: CustomerCreate, origin: Origin
+) -> Customer:
+    """POST /v1/customers as a request of its own: one statement where it can be, else
+    `upsert` in one transaction."""
+    now = now_ms()
+    write = _upsert_write(body, now)
+    done = await _write_alone(db, project_id=project_id, write=write, origin=origin, now=now)
+    if done is not None:
+        return done
+    async with db.transaction() as conn:
+        return await _write_recorded(
+            conn, project_id=project_id, write=write, origin=origin, now=now
         )
-        return await _recorded(conn, project_id=project_id, row=row, created=False, origin=origin)
-    source_id = body.source_id if isinstance(body.source_id, str) and body.source_id else None
-    values = {"id": ids.customer_id(), "source_id": source_id, **changes, "created_at": now}
-    if source_id is None:
-        row = await repository.insert(conn, project_id=project_id, values=values)
-    else:
-        row = await repository.upsert_by_source_id(
-            conn, project_id=project_id, values=values, changes={**changes, "updated_at": now}
-        )
-    created = row["updated_at"] is None  # a fresh row; an upserted one has updated_at set
-    if created:
-        await repository.add_to_count(conn, project_id=project_id, delta=1)
-    return await _recorded(conn, project_id=project_id, row=row, created=created, origin=origin)
 
 
 async def update(
     conn: Conn, *, project_id: str, ref: str, body: CustomerUpdate, origin: Origin
 ) -> Customer:
-    current = await get_or_raise(conn, project_id=project_id, ref=ref)
-    changes = {**_for_sql(column_changes(body)), "updated_at": now_ms()}
-    row = await repository.update(
-        conn, project_id=project_id, customer_id=current["id"], changes=changes
-    )
-    if row is None:
-        raise NotFound("customer", ref)
-    return await _recorded(conn, project_id=project_id, row=row, created=False, origin=origin)
+    now = now_ms()
+    write = _update_write(ref, body, now)
+    return await _write_recorded(conn, project_id=project_id, write=write, origin=origin, now=now)
+
+
+async def update_alone(
+    db: Database, *, project_id: str, ref: str, body: CustomerUpdate, origin: Origin
+) -> Customer:
+    """PUT /v1/customers/{ref} as a request of its own (see upsert_alone)."""
+    now = now_ms()
+    write = _update_write(ref, body, now)
+    done = await _write_alone(db, project_id=project_id, write=write, origin=origin, now=now)
+    if done is not None:
+        return done
+    async with db.transaction() as conn:
+        return await _write_recorded(
+            conn, project_id=project_id, write=write, origin=origin, now=now
+        )
 
 
 async def delete(conn: Conn, *, project_id: str, ref: str, origin: Origin) -> None:

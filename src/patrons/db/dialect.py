@@ -261,6 +261,13 @@ def one_writer_at_a_time(kind: str) -> bool:
     return kind == SQLITE
 
 
+def data_modifying_ctes(kind: str) -> bool:
+    """True where one statement can write several tables (`WITH w AS (INSERT … RETURNING …),
+    e AS (INSERT … SELECT … FROM w) …`: PostgreSQL), so a single-customer write, its counter
+    and its event are one round trip; SQLite runs them as statements of one transaction."""
+    return kind == POSTGRESQL
+
+
 def for_update_sql(kind: str, of: str | None = None) -> str:
     """A trailing ` FOR UPDATE [OF alias]`: lock the rows read until commit. Empty on SQLite,
     whose one writer at a time needs no row locks."""

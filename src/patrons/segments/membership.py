@@ -96,6 +96,12 @@ def _subject(row: Mapping[str, Any]) -> dict[str, Any]:
     return subject
 
 
+# Folded into customer writes (customers/repository.py) as a column `auto_segments`: whether
+# the project has auto-update segments, read in the write's own statement, so on_written
+# runs only when it can change something and no per-process cache can go stale.
+AUTO_UPDATE_EXISTS_SQL = repository.type_exists_sql(AUTO_UPDATE)
+
+
 async def has_auto_update(conn: Conn, *, project_id: str) -> bool:
     return await repository.count(conn, project_id=project_id, types=(AUTO_UPDATE,)) > 0
 

@@ -58,6 +58,15 @@ async def of_types(db: DB, *, project_id: str, types: Sequence[str]) -> list[Row
     )
 
 
+# house: cross-project — a fragment of the caller's statement, whose $1 is the project
+def type_exists_sql(type_: str) -> str:
+    """A boolean SQL expression: the project ($1) has a segment of `type_` (a key lookup),
+    folded into a customer write so the write learns whether membership upkeep is due."""
+    if not type_.replace("-", "").isalnum():
+        raise ValueError(f"bad segment type {type_!r}")
+    return f"EXISTS (SELECT 1 FROM segment WHERE project_id = $1 AND type = '{type_}')"
+
+
 async def count(db: DB, *, project_id: str, types: Sequence[str] | None = None) -> int:
     if not types:
         return await db.fetchval("SELECT COUNT(*) FROM segment WHERE project_id = $1", project_id)
