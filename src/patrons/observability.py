@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 from typing import Any
 
 import msgspec
@@ -69,6 +70,35 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = self.formatException(record.exc_info)
         return msgspec.json.encode(entry).decode()
 
+    def formatException(self, ei: Any) -> str:
+        return scrubbed_traceback(ei)
+
+
+class TextFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:
+        return scrubbed_traceback(ei)
+
+
+def scrubbed_traceback(ei: Any) -> str:
+    """A traceback without exception *messages*: frames (code) and exception types only.
+
+    Messages may quote data — a driver's error can carry the value that broke a constraint,
+    a KeyError its key — and logs cannot be erased by a permanent deletion, so only the type
+    names and where they were raised are written (the request id ties it to the request).
+    """
+    _, exc, _ = ei
+    lines: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        frames = traceback.format_tb(exc.__traceback__)
+        lines[:0] = ["Traceback (most recent call last):\n", *frames, f"{type(exc).__qualname__}\n"]
+        following = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if following is not None:
+            lines[:0] = ["\n(while handling:)\n"]
+        exc = following
+    return "".join(lines).rstrip("\n")
+
 
 _access_json = True
 
@@ -81,7 +111,7 @@ def configure_logging(level: str, fmt: str) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger("patrons")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

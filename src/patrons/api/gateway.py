@@ -23,10 +23,10 @@ from patrons import observability
 from patrons.api import fast_lane, idempotency
 from patrons.api.rate_limits import RateLimiter
 from patrons.core import ids
-from patrons.core.errors import PatronsError, PayloadTooLarge, TooManyRequests
+from patrons.core.errors import PatronsError, PayloadTooLarge, RouteNotFound, TooManyRequests
 from patrons.db.database import Database
 from patrons.http.errors import send_error, unexpected
-from patrons.http.paths import api_segments, customer_read
+from patrons.http.paths import api_segments, canonical, collapsed, customer_read
 from patrons.oauth.service import BearerAuthenticator
 from patrons.projects.service import Authenticator
 
@@ -78,7 +78,12 @@ class Gateway:
             )
 
     async def _dispatch(self, scope: Scope, receive: Any, send: Any, request_id: str) -> None:
-        segments = api_segments(scope["path"])
+        path = scope["path"]
+        segments = api_segments(path)
+        odd = not canonical(path)  # `//v1/…`, `/v1/a//b`, `/./`: no route has such a name
+        if odd:
+            segments = api_segments(collapsed(path))
+            scope["patrons_route"] = "unmatched"
         if segments is not None:
             try:
                 self._check_length(scope)
@@ -92,8 +97,14 @@ class Gateway:
                 await send_error(send, exc, request_id)
                 return
             except Exception as exc:  # nothing was sent yet: the one 500, as everywhere
-                await send_error(send, unexpected(exc, scope["method"], scope["path"]), request_id)
+                await send_error(
+                    send, unexpected(exc, scope["method"], "gateway", request_id), request_id
+                )
                 return
+        if odd:  # authenticated (and counted) like any /v1 call, then an unknown route
+            await send_error(send, RouteNotFound(f"Cannot {scope['method']} {path}"), request_id)
+            return
+        if segments is not None:
             raw_id = customer_read(scope["method"], segments)
             if raw_id is not None and self.db is not None:
                 scope["patrons_route"] = fast_lane.ROUTE

@@ -13,8 +13,11 @@ from patrons.async_actions.schemas import AsyncAction, AsyncActionList
 from patrons.core import ids, pagination
 from patrons.core.clock import format_ms, now_ms, parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams, NotFound
+from patrons.db import database
 from patrons.db.database import Conn, Database, Row
 
+# Workers listen here; every enqueue notifies it once its transaction commits.
+JOBS_CHANNEL = "patrons_jobs"
 # Types whose finished action carries operation_status (WIRE-FORMAT §3.7).
 _WITH_OPERATION_STATUS = {"CUSTOMERS.BULK_UPDATE", "CUSTOMERS.METADATA_UPDATE"}
 
@@ -47,6 +50,7 @@ async def enqueue(
         await repository.insert_payload(
             conn, project_id=project_id, action_id=action_id, pieces=[piece]
         )
+    await database.notify(conn, JOBS_CHANNEL)  # an idle worker claims it at once
     return action_id
 
 

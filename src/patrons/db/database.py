@@ -4,8 +4,15 @@ Both sides expose the same small surface — `fetchrow`, `fetch`, `fetchval`, `e
 `executemany` — so repositories are written once (with `$1` placeholders). On PostgreSQL the
 asyncpg pool/connection *is* that surface. SQLite point queries take microseconds, so they run
 on the event loop; a SQLite write transaction never yields to the loop between statements,
-which makes it atomic within the process (a lock guards the rule), and `BEGIN IMMEDIATE`
-plus `busy_timeout` serialises it against other processes.
+which makes it atomic within its event loop (a lock guards the rule). Connections to one file
+in one process (the API's and the embedded worker's, on its own thread) take turns through a
+per-file writer gate that is awaited, never blocked on, so an event loop never stalls behind
+another thread's transaction; `BEGIN IMMEDIATE` plus `busy_timeout` serialises writers
+against other processes.
+
+Wake-ups: `notify(conn, channel)` inside a transaction reaches every `listen(db, channel, …)`
+once the transaction commits (PostgreSQL: NOTIFY / LISTEN on a dedicated connection; SQLite:
+in-process callbacks, as only one process writes a SQLite file at a time in practice).
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import asyncpg
@@ -60,6 +69,11 @@ class Database:
     async def close(self) -> None:
         raise NotImplementedError
 
+    async def after_bulk_write(self) -> None:
+        """Called by bulk writers between their transactions (a job, between chunks): SQLite
+        checkpoints its WAL here, so the file stays bounded however big the job is."""
+        return None
+
 
 class SqliteConn:
     """sqlite3 behind the async surface; every call completes without yielding."""
@@ -91,9 +105,72 @@ def open_sqlite(path: str) -> sqlite3.Connection:
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute("PRAGMA busy_timeout=5000")
     raw.execute("PRAGMA foreign_keys=ON")
-    # Checkpoints run from a background task (see checkpoint()), not inside a request.
+    # Checkpoints run from a background task (see checkpoint()) and between a job's chunks
+    # (after_bulk_write()), not inside a request.
     raw.execute("PRAGMA wal_autocheckpoint=0")
+    # Once a checkpoint has caught up, the next writer restarts the WAL from its start and
+    # trims a larger file to this size: the WAL's peak is about one chunk, not one job.
+    raw.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     return raw
+
+
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+class _WriterGate:
+    """One writer at a time among this process's connections to one SQLite file.
+
+    Awaited by polling a non-blocking `threading.Lock` (cancellation-safe, and an event loop
+    never blocks on another thread's transaction); the wait is rare and as long as the other
+    writer's transaction (a job's chunk at most).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    async def acquire(self) -> None:
+        delay = 0.0005
+        while not self._lock.acquire(blocking=False):
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.005)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+_GATES: dict[str, _WriterGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _file_key(path: str) -> str | None:
+    """One key per database file (None for a private in-memory database)."""
+    if path == ":memory:" or path.startswith("file::memory:"):
+        return None
+    return os.path.realpath(path)
+
+
+def _gate_for(path: str) -> _WriterGate:
+    key = _file_key(path)
+    if key is None:
+        return _WriterGate()
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, _WriterGate())
+
+
+# SQLite wake-ups: (file, channel) → the (loop, callback) pairs listening in this process.
+_Listener = tuple[asyncio.AbstractEventLoop, Callable[[], None]]
+_SQLITE_LISTENERS: dict[tuple[str, str], set[_Listener]] = {}
+_LISTENERS_LOCK = threading.Lock()
+
+
+def _fire(key: str | None, channel: str) -> None:
+    if key is None:
+        return
+    with _LISTENERS_LOCK:
+        targets = list(_SQLITE_LISTENERS.get((key, channel), ()))
+    for loop, callback in targets:
+        with contextlib.suppress(RuntimeError):  # that loop has closed
+            loop.call_soon_threadsafe(callback)
 
 
 class SqliteDatabase(SqliteConn, Database):
@@ -102,27 +179,58 @@ class SqliteDatabase(SqliteConn, Database):
     def __init__(self, path: str) -> None:
         super().__init__(open_sqlite(path))
         self.path = path
+        self.key = _file_key(path)
         self._lock = asyncio.Lock()
+        self._gate = _gate_for(path)
+        self._on_commit: set[str] = set()  # channels notified in the open transaction
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        async with self._lock:
+            await self._gate.acquire()
+            try:
+                yield
+            finally:
+                self._gate.release()
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
-        async with self._lock:
+        async with self._writing():
+            self._on_commit.clear()
             self.raw.execute("BEGIN IMMEDIATE")
             try:
                 yield self
             except BaseException:
                 self.raw.execute("ROLLBACK")
+                self._on_commit.clear()
                 raise
             self.raw.execute("COMMIT")
+            notified, self._on_commit = self._on_commit, set()
+        for channel in notified:
+            _fire(self.key, channel)
 
     @contextlib.asynccontextmanager
     async def rollback_only(self) -> AsyncIterator[Conn]:
-        async with self._lock:
+        async with self._writing():
+            self._on_commit.clear()
             self.raw.execute("BEGIN IMMEDIATE")
             try:
                 yield self
             finally:
                 self.raw.execute("ROLLBACK")
+                self._on_commit.clear()
+
+    def notify_on_commit(self, channel: str) -> None:
+        if self.raw.in_transaction:
+            self._on_commit.add(channel)
+        else:
+            _fire(self.key, channel)
+
+    async def after_bulk_write(self) -> None:
+        """A passive checkpoint on this connection (outside any transaction): it never waits
+        for readers or writers, and lets the next writer restart the WAL from its start."""
+        if self.key is not None and not self.raw.in_transaction:
+            self.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def checkpoint(self) -> None:
         """WAL checkpoint on a separate connection (call it from a thread)."""
@@ -150,8 +258,9 @@ async def _no_reset(_conn: asyncpg.Connection) -> None:
 class PostgresDatabase(Database):
     kind = dialect.POSTGRESQL
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str | None = None) -> None:
         self.pool = pool
+        self.dsn = dsn  # for connections outside the pool (LISTEN)
         # The pool's own bound methods replace the base class's: no extra call on the hot path.
         self.fetchrow = pool.fetchrow  # type: ignore[method-assign]
         self.fetch = pool.fetch  # type: ignore[method-assign]
@@ -159,10 +268,9 @@ class PostgresDatabase(Database):
 
     @classmethod
     async def connect(cls, url: str, *, min_size: int, max_size: int) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(
-            dialect.asyncpg_dsn(url), min_size=min_size, max_size=max_size, reset=_no_reset
-        )
-        return cls(pool)
+        dsn = dialect.asyncpg_dsn(url)
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_no_reset)
+        return cls(pool, dsn)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
@@ -206,6 +314,90 @@ def start_checkpoints(db: Database) -> asyncio.Task[None] | None:
     if isinstance(db, SqliteDatabase):
         return asyncio.create_task(_checkpoint_loop(db))
     return None
+
+
+# --- wake-ups: notify in a transaction, listen in another process or thread --------------------
+
+
+async def notify(conn: Conn, channel: str) -> None:
+    """Wake every listener on `channel` once the caller's transaction commits (at once when
+    there is none); a rolled-back transaction wakes nobody."""
+    if isinstance(conn, SqliteDatabase):
+        conn.notify_on_commit(channel)
+    elif isinstance(conn, SqliteConn):
+        return  # a bare connection has no listeners to reach
+    else:
+        await conn.execute("SELECT pg_notify($1, '')", channel)
+
+
+class Listening:
+    """A registered listener; `close()` it when done."""
+
+    def __init__(self, close: Callable[[], Any]) -> None:
+        self._close = close
+
+    async def close(self) -> None:
+        result = self._close()
+        if asyncio.iscoroutine(result):
+            await result
+
+
+async def listen(db: Database, channel: str, callback: Callable[[], None]) -> Listening:
+    """Call `callback` (on the running loop) after each committed `notify(…, channel)`.
+
+    PostgreSQL: `LISTEN` on a dedicated connection, never a pooled one (the pool's reset is a
+    no-op, so a LISTEN would outlive its use); if that connection drops it is reopened, and
+    `callback` runs once on reconnecting, as a notice may have been missed. SQLite: callbacks
+    in this process, across threads. Callers still poll now and then: a wake-up is a hint.
+    """
+    loop = asyncio.get_running_loop()
+    if isinstance(db, SqliteDatabase):
+        if db.key is None:
+            return Listening(lambda: None)
+        entry = (loop, callback)
+        with _LISTENERS_LOCK:
+            _SQLITE_LISTENERS.setdefault((db.key, channel), set()).add(entry)
+
+        def unregister() -> None:
+            with _LISTENERS_LOCK:
+                _SQLITE_LISTENERS.get((db.key or "", channel), set()).discard(entry)
+
+        return Listening(unregister)
+    if isinstance(db, PostgresDatabase) and db.dsn is not None:
+        task = asyncio.create_task(_pg_listen(db.dsn, channel, callback))
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        return Listening(stop)
+    return Listening(lambda: None)
+
+
+async def _pg_listen(dsn: str, channel: str, callback: Callable[[], None]) -> None:
+    first = True
+    while True:
+        conn: asyncpg.Connection | None = None
+        try:
+            conn = await asyncpg.connect(dsn)
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+            await conn.add_listener(channel, lambda *_args: callback())
+            if not first:
+                callback()  # anything notified while the connection was down
+            first = False
+            await lost.wait()
+            log.warning("LISTEN %s connection lost; reconnecting", channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("LISTEN %s failed; retrying in 2 s", channel, exc_info=True)
+            await asyncio.sleep(2.0)
+        finally:
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(conn.close(timeout=2))
 
 
 # What a repository function reads through: the database itself (autocommit reads) or a
