@@ -34,6 +34,6 @@ async def get_customer(
     except PatronsError as exc:
         status, body = exc.status, error_body(exc, request_id)
     except Exception as exc:
-        error = unexpected(exc, "GET", f"/v1/customers/{raw_id}")
+        error = unexpected(exc, "GET", ROUTE, request_id)
         status, body = error.status, error_body(error, request_id)
     await send_json(send, status, body)

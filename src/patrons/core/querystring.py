@@ -30,7 +30,9 @@ def parse_nested(raw: bytes | str) -> dict[str, Any]:
         head, _, rest = key.partition("[")
         parts = [head, *_BRACKETS.findall("[" + rest)] if rest else [head]
         _insert(root, parts, value)
-    return _listify(root)
+    # The top level is always a mapping, even when every key is numeric or empty (`?0=x`,
+    # `?=true`): callers look names up in it.
+    return {k: _listify(v) for k, v in root.items()}
 
 
 def _insert(node: dict[str, Any], parts: list[str], value: str) -> None:

@@ -58,14 +58,37 @@ def error_body(exc: PatronsError, request_id: str | None) -> bytes:
     return msgspec.json.encode(body)
 
 
-def unexpected(exc: BaseException, method: str, path: str) -> InternalError:
-    """Log an exception nobody expected; the client gets the one 500, never the trace."""
-    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+def unexpected(
+    exc: BaseException, method: str, route: str, request_id: str | None = None
+) -> InternalError:
+    """Log an exception nobody expected; the client gets the one 500, never the trace.
+
+    The log names the route *template* and the request id, never the raw path (an e-mail
+    used as a source_id would land in the logs, which a permanent deletion cannot erase);
+    the formatter (observability) drops exception messages, which may quote values.
+    """
+    log.error(
+        "unhandled error on %s %s",
+        method,
+        route,
+        exc_info=exc,
+        extra={"fields": {"route": route, "request_id": request_id}},
+    )
     return InternalError(INTERNAL_DETAILS)
 
 
-def to_error(exc: Exception, *, method: str, path: str, max_body: int) -> PatronsError:
-    """Any exception as the PatronsError it is answered with (Litestar's own included)."""
+def to_error(
+    exc: Exception,
+    *,
+    method: str,
+    path: str,
+    max_body: int,
+    route: str = "unmatched",
+    request_id: str | None = None,
+) -> PatronsError:
+    """Any exception as the PatronsError it is answered with (Litestar's own included).
+
+    `path` (as sent) may only reach the client's own answer; logs get `route`."""
     if isinstance(exc, PatronsError):
         return exc
     if isinstance(exc, NotFoundException):
@@ -83,7 +106,7 @@ def to_error(exc: Exception, *, method: str, path: str, max_body: int) -> Patron
         error = InvalidPayload(str(exc.detail))
         error.status = exc.status_code
         return error
-    return unexpected(exc, method, path)
+    return unexpected(exc, method, route, request_id)
 
 
 async def send_error(
@@ -102,8 +125,15 @@ def exception_handler(
     """Litestar's handler for every exception a route raises (and its routing errors)."""
 
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-        error = to_error(exc, method=request.method, path=request.url.path, max_body=max_body)
         request_id = request_id_of(request)
+        error = to_error(
+            exc,
+            method=request.method,
+            path=request.url.path,
+            max_body=max_body,
+            route=str(request.scope.get("path_template") or "unmatched"),
+            request_id=request_id,
+        )
         headers = (
             {"allow": exc.headers["allow"]}
             if isinstance(exc, MethodNotAllowedException) and exc.headers

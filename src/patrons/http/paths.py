@@ -26,6 +26,24 @@ def api_segments(path: str) -> tuple[str, ...] | None:
     return () if path == "/v1" else None
 
 
+def canonical(path: str) -> bool:
+    """No empty segment (`//`, except one trailing slash) and no `.` or `..` segment.
+
+    Litestar's router would quietly resolve such a path to a route (`//v1/customers/x` to the
+    customer route, skipping every decision above that expects `/v1/`); the Gateway answers
+    them 404 instead, after authentication when they point under /v1.
+    """
+    if "//" not in path and "/." not in path:
+        return True
+    inner = path[1:-1] if path.endswith("/") else path[1:]
+    return all(segment not in ("", ".", "..") for segment in inner.split("/"))
+
+
+def collapsed(path: str) -> str:
+    """`//v1//customers/./x` → `/v1/customers/x`: what a lax router would make of it."""
+    return "/" + "/".join(s for s in path.split("/") if s not in ("", "."))
+
+
 def customer_read(method: str, segments: tuple[str, ...]) -> str | None:
     """The raw id of a GET /v1/customers/{id} (the fast lane's route), else None."""
     if method == "GET" and len(segments) == 2 and segments[0] == "customers" and segments[1]:

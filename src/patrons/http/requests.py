@@ -20,6 +20,7 @@ from patrons.core.errors import (
     NotFound,
     UnsupportedMediaType,
 )
+from patrons.core.limits import JSON_MAX_DEPTH
 from patrons.core.origin import Origin
 from patrons.core.paths import decode_path_id
 from patrons.core.querystring import parse_flat, parse_nested
@@ -34,6 +35,11 @@ AnyRequest = Request[Any, Any, Any]
 _AT = re.compile(r"^(.*) - at `\$(.*)`$")
 _FORM = "application/x-www-form-urlencoded"
 _MAX_FORM_FIELDS = 16
+# A JSON string (escapes included), and an innermost empty pair of brackets.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_EMPTY_PAIR = re.compile(rb"\{\}|\[\]")
+TOO_DEEP = f"Payload must NOT be nested more than {JSON_MAX_DEPTH} levels deep"
 
 
 # --- dependencies ------------------------------------------------------------------------------
@@ -136,10 +142,40 @@ async def read_json(request: AnyRequest, kind: type[T]) -> T:
         raise InvalidPayload("Payload must be a JSON object")
     if b"\\u0000" in body:
         raise InvalidPayload("Payload: strings must not contain the NUL character (\\u0000)")
+    too_deep = json_too_deep(body)
     try:
-        return msgspec.json.decode(body, type=kind)
+        decoded = msgspec.json.decode(body, type=kind)
     except msgspec.MsgspecError as exc:
+        if too_deep and not isinstance(exc, msgspec.DecodeError):
+            raise InvalidPayload(TOO_DEEP) from None
         raise InvalidPayload(validation_details(exc)) from None
+    except RecursionError:  # deeper than the decoder's stack
+        raise InvalidPayload(TOO_DEEP) from None
+    except UnicodeDecodeError:  # msgspec raises it (not a DecodeError) for invalid UTF-8
+        raise InvalidPayload("Payload must be UTF-8 encoded JSON") from None
+    if too_deep:
+        raise InvalidPayload(TOO_DEEP)
+    return decoded
+
+
+def json_too_deep(body: bytes) -> bool:
+    """Whether JSON text nests arrays/objects deeper than JSON_MAX_DEPTH (core/limits.py).
+
+    Checked on the bytes, so no decoder ever recurses that deep. Most bodies hold fewer
+    brackets than the limit and cost two counts; the rest drop their strings and everything
+    but brackets, then lose their innermost empty pairs once per allowed level (each pass
+    C-speed): anything left is nested deeper (or malformed, which the decoder then reports).
+    """
+    if body.count(b"{") + body.count(b"[") <= JSON_MAX_DEPTH:
+        return False
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    for _ in range(JSON_MAX_DEPTH):
+        brackets, removed = _EMPTY_PAIR.subn(b"", brackets)
+        if not brackets:
+            return False
+        if not removed:
+            return True
+    return bool(brackets)
 
 
 async def read_form(request: AnyRequest) -> dict[str, str]:
@@ -151,7 +187,7 @@ async def read_form(request: AnyRequest) -> dict[str, str]:
     if media == "application/json":
         try:
             fields = msgspec.json.decode(body or b"{}", type=dict[str, str])
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
             raise InvalidPayload("Payload must be an object of strings") from None
         if any("\x00" in value for value in fields.values()):
             raise InvalidPayload("Payload: strings must not contain the NUL character")

@@ -8,16 +8,17 @@ transaction, since the failed request's own transaction rolls back.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import UNSET, Struct
+from msgspec import UNSET, Meta, Struct
 
 from patrons.activities import service as activities
 from patrons.core import ids
 from patrons.core.clock import format_ms, now_ms
 from patrons.core.errors import InvalidPayload, NotFound, PatronsError
 from patrons.core.jsonraw import raw_json
+from patrons.core.limits import CHANNEL_MAX, SOURCE_ID_MAX
 from patrons.core.origin import Origin
 from patrons.customers import service as customers
 from patrons.customers.schemas import CustomerCreate
@@ -39,8 +40,8 @@ class PublicationCreate(Struct, kw_only=True):
     voucher: str | None = None
     campaign: PublicationCampaign | str | None = None
     customer: CustomerCreate | None = None
-    source_id: str | None = None
-    channel: str | None = None
+    source_id: Annotated[str, Meta(max_length=SOURCE_ID_MAX)] | None = None
+    channel: Annotated[str, Meta(max_length=CHANNEL_MAX)] | None = None
     metadata: dict[str, Any] | None = None
 
 

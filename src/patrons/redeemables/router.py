@@ -7,7 +7,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Router, delete, get, post, put
 
-from patrons.core.errors import InvalidQueryParams, PatronsError
+from patrons.core.errors import InvalidPayload, InvalidQueryParams, PatronsError
+from patrons.core.limits import CODE_MAX
 from patrons.customers import service as customers
 from patrons.db.database import Database
 from patrons.http.requests import (
@@ -32,6 +33,15 @@ from patrons.redeemables.schemas import (
     Voucher,
     VoucherWrite,
 )
+
+
+def _new_code(raw: str) -> str:
+    """The code a POST /v1/vouchers/{code} creates: decoded, no NUL, within CODE_MAX."""
+    code = path_value(raw, name="code")
+    if len(code) > CODE_MAX:
+        raise InvalidPayload(f"Property .code must NOT have more than {CODE_MAX} characters")
+    return code
+
 
 # --- campaigns --------------------------------------------------------------------------------
 
@@ -73,9 +83,7 @@ async def create_voucher_with_code(
 ) -> Voucher:
     body = await read_json(request, VoucherWrite)
     async with db.transaction() as conn:
-        return await vouchers.create(
-            conn, project_id=project.id, body=body, code=path_value(code, name="code")
-        )
+        return await vouchers.create(conn, project_id=project.id, body=body, code=_new_code(code))
 
 
 @get("/v1/vouchers/{code:str}")

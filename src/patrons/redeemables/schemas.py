@@ -6,9 +6,11 @@ that matter (types, amounts, dates) are validated by msgspec and then by the ser
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from msgspec import UNSET, Raw, Struct, UnsetType
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
+
+from patrons.core.limits import CODE_MAX, NAME_MAX
 
 VoucherType = Literal["DISCOUNT_VOUCHER", "GIFT_VOUCHER", "LOYALTY_CARD"]
 CampaignType = Literal["DISCOUNT_COUPONS", "GIFT_VOUCHERS", "LOYALTY_PROGRAM", "REFERRAL_PROGRAM"]
@@ -26,14 +28,17 @@ OptStr = str | None | UnsetType
 OptInt = int | None | UnsetType
 OptBool = bool | None | UnsetType
 OptObj = dict[str, Any] | None | UnsetType
+# Bounded texts (core/limits.py): msgspec refuses longer values while decoding, before any SQL.
+Name = Annotated[str, Meta(max_length=NAME_MAX)]
+Code = Annotated[str, Meta(max_length=CODE_MAX)]
 
 
 class CodeConfig(Struct):
     length: int | None = None
-    charset: str | None = None
-    prefix: str | None = None
-    postfix: str | None = None
-    pattern: str | None = None
+    charset: Code | None = None
+    prefix: Code | None = None
+    postfix: Code | None = None
+    pattern: Code | None = None
 
 
 class GiftWrite(Struct):
@@ -57,7 +62,7 @@ class VoucherWrite(Struct, kw_only=True):
     UNSET = absent (keep), None = explicit null (clear) on PUT.
     """
 
-    code: OptStr = UNSET
+    code: Code | UnsetType | None = UNSET
     code_config: CodeConfig | UnsetType | None = UNSET
     campaign: OptStr = UNSET
     campaign_id: OptStr = UNSET
@@ -92,7 +97,7 @@ class VoucherTemplate(Struct, kw_only=True):
 
 
 class CampaignCreate(Struct, kw_only=True):
-    name: str
+    name: Name
     description: str | None = None
     campaign_type: CampaignType = "DISCOUNT_COUPONS"
     type: Literal["AUTO_UPDATE", "STATIC"] | None = None

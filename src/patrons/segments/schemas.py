@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from msgspec import UNSET, Raw, Struct, UnsetType
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
+
+from patrons.core.limits import NAME_MAX
 
 STATIC, AUTO_UPDATE, PASSIVE = "static", "auto-update", "passive"
 TYPES = (STATIC, AUTO_UPDATE, PASSIVE)
@@ -13,7 +15,7 @@ MAX_RULE_SEGMENTS = 100
 
 
 class SegmentCreate(Struct):
-    name: str
+    name: Annotated[str, Meta(max_length=NAME_MAX)]
     type: str
     customers: list[str] | UnsetType = UNSET
     filter: dict[str, Any] | UnsetType | None = UNSET
