@@ -75,6 +75,10 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None  # another handler may have cached the unscrubbed text
+        return super().format(record)
+
     def formatException(self, ei: Any) -> str:
         return scrubbed_traceback(ei)
 
