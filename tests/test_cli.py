@@ -102,9 +102,30 @@ def test_import_command_uploads_and_summarises(server, project, api, tmp_path) -
         text=True,
         timeout=60,
     )
-    assert done.returncode == 2, done.stdout + done.stderr  # 2: some rows failed
+    assert done.returncode == 1, done.stdout + done.stderr  # 1: some rows failed (2 is usage)
     assert "1 created" in done.stdout
     assert "1 updated" in done.stdout
     assert "1 failed" in done.stdout
     assert "row 3 ('bad')" in done.stdout
     assert api.get("/v1/customers/existing").json()["name"] == "New"
+
+
+def test_lists_print_whole_ids_at_any_width(server) -> None:
+    url = server.backend.url
+    created = keys_in(patrons(url, "project", "create", "A rather long project name for 40 cols"))
+    env = {**os.environ, "PATRONS_DATABASE_URL": url, "COLUMNS": "40"}
+    for args in (("keys", "list"), ("project", "list")):
+        done = subprocess.run(
+            [sys.executable, "-m", "patrons", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "…" not in done.stdout
+        if args[0] == "keys":
+            rows = [line.split() for line in done.stdout.splitlines()]
+            assert [created["X-App-Id"]] in [row[:1] for row in rows]
+        else:
+            assert "A rather long project name for 40 cols" in done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 OFFICIAL = json.loads(
@@ -114,3 +115,22 @@ def test_docs_page(anon) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in page.text
+
+
+def test_docs_page_works_offline(anon) -> None:
+    # Swagger UI comes from the swagger-ui-bundle package, served by Patrons: no CDN.
+    page = anon.get("/docs").text
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert refs
+    for ref in refs:
+        assert ref.startswith("/docs/assets/"), ref  # no other host
+        asset = anon.get(ref)
+        assert asset.status_code == 200, ref
+        assert len(asset.content) > 0
+    assert "<script>" not in page  # no inline script (strict CSP pages work too)
+    bundle = anon.get("/docs/assets/swagger-ui-bundle.js")
+    assert bundle.headers["content-type"].startswith("text/javascript")
+    assert b"SwaggerUIBundle" in bundle.content
+    assert anon.get("/docs/assets/swagger-ui.css").headers["content-type"].startswith("text/css")
+    assert anon.get("/docs/assets/index.html").status_code == 404  # only the files /docs uses
+    assert anon.get("/docs/assets/..%2Fpyproject.toml").status_code == 404

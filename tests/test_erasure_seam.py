@@ -5,8 +5,7 @@ orders to come) needs no change to customers."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator, Mapping
-from pathlib import Path
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
@@ -17,10 +16,8 @@ from patrons.core.erasure import Subject
 from patrons.core.errors import ResourceInUse
 from patrons.customers import erasure
 from patrons.customers import repository as customers
-from patrons.db import database
 from patrons.db.database import Conn, Database
 from patrons.projects import service as projects
-from tests.conftest import make_backend
 
 ORDER_TABLE = (
     "CREATE TABLE seam_order (project_id VARCHAR(64) NOT NULL, id VARCHAR(64) NOT NULL,"
@@ -69,26 +66,17 @@ class Refuser:
         raise AssertionError("erase() after a refusing check()")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    made, drop = make_backend(request.param, Path(tmp_path_factory.mktemp("seam")))
-    try:
-        yield made.url
-    finally:
-        drop()
-
-
 @pytest.fixture
-async def db(url: str) -> AsyncIterator[Database]:
-    assembly.install()
-    opened = await database.connect(url, pg_pool_min=1, pg_pool_max=1)
+async def db(db: Database) -> AsyncIterator[Database]:
+    """The in-process layer's database (tests/conftest.py) with the stand-in orders table."""
+    async with db.transaction() as conn:
+        await conn.execute("DROP TABLE IF EXISTS seam_order")
+        await conn.execute(ORDER_TABLE)
     try:
-        async with opened.transaction() as conn:
-            await conn.execute("DROP TABLE IF EXISTS seam_order")
-            await conn.execute(ORDER_TABLE)
-        yield opened
+        yield db
     finally:
-        await opened.close()
+        async with db.transaction() as conn:
+            await conn.execute("DROP TABLE seam_order")
 
 
 async def _project(db: Database) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,9 @@ from patrons.async_actions.handlers import (
     Totals,
     reported_failures,
 )
-from patrons.db import database
 from patrons.db.database import Conn, Database
 from patrons.projects import service as projects
 from patrons.worker.runner import Worker
-from tests.conftest import make_backend
 
 TALLY = "TESTS.TALLY"
 
@@ -69,24 +67,6 @@ class Tally(PayloadRows[int, int]):
             },
             "SUCCESS",
         )
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    made, drop = make_backend(request.param, Path(tmp_path_factory.mktemp("jobs")))
-    try:
-        yield made.url
-    finally:
-        drop()
-
-
-@pytest.fixture
-async def db(url: str) -> AsyncIterator[Database]:
-    opened = await database.connect(url, pg_pool_min=1, pg_pool_max=2)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

@@ -2,20 +2,33 @@
 
 Labels use the route *template* (`/v1/customers/{customer_id}`), never the raw path: paths
 carry source_ids, which are often e-mail addresses. Nothing here sees tokens or bodies.
-Metrics are per process; with several API processes, scrape each (or put them behind one
-Prometheus job per process).
+`patrons serve --workers N` (N > 1) sets PROMETHEUS_MULTIPROC_DIR to a fresh directory per run:
+every API process then keeps its metrics in files there (prometheus-client's multiprocess
+mode) and /metrics on any process reports the sum over all of them. One process keeps them in
+memory (cheaper). Separate `patrons worker` processes keep their own.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import traceback
 from typing import Any
 
 import msgspec
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -31,7 +44,15 @@ LATENCY = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=REGISTRY,
 )
-QUEUE = Gauge("patrons_async_actions", "Async actions by status.", ("status",), registry=REGISTRY)
+# Gauges say how processes combine under multiprocess mode (ignored in one process): the queue
+# is read from the database at each scrape (the latest reading is right), pools add up.
+QUEUE = Gauge(
+    "patrons_async_actions",
+    "Async actions by status.",
+    ("status",),
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
 JOB_SECONDS = Histogram(
     "patrons_job_chunk_duration_seconds",
     "Time to process one job chunk, by job type.",
@@ -50,7 +71,30 @@ POOL = Gauge(
     "Database pool connections by state (PostgreSQL; SQLite uses one connection).",
     ("state",),
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def start_process_metrics() -> None:
+    """In an API process of a multi-process run: keep this process's metrics in the shared
+    directory. prometheus-client picks its value class when first imported; if that happened
+    before the variable was set, switch now (metric children are made on first use, later)."""
+    if multiprocess_dir() is None:
+        return
+    if getattr(values.ValueClass, "__name__", "") != "MmapedValue":
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    _children.clear()
+
+
+def stop_process_metrics() -> None:
+    """A stopping API process drops its live gauges (its counters keep counting in the sum)."""
+    if multiprocess_dir() is not None:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
 
 access_log = logging.getLogger("patrons.access")
 
@@ -192,6 +236,10 @@ def render(pool: Any | None, queue: dict[str, int]) -> bytes:
         POOL.labels("open").set(size)
         POOL.labels("idle").set(idle)
         POOL.labels("in_use").set(size - idle)
+    if multiprocess_dir() is not None:
+        every_process = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_process)  # type: ignore[no-untyped-call]
+        return generate_latest(every_process)
     return generate_latest(REGISTRY)
 
 

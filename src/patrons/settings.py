@@ -3,18 +3,92 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+_SCHEMES = ("sqlite:", "postgresql:", "postgres:", "postgresql+asyncpg:")
 
 
-def _int(name: str, default: int) -> int:
+class SettingsError(ValueError):
+    """A PATRONS_* variable with a value Patrons cannot use; the message names the variable."""
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (in the authority or a `password=` parameter) as `***`."""
+    masked = re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", url, flags=re.I)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", masked, flags=re.I)
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw else default
+    if not raw:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not value >= 0:
+        raise SettingsError(f"{name} must be zero or more, not {raw!r}")
+    return value
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...], *, upper: bool) -> str:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    value = raw.strip().upper() if upper else raw.strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return value
 
 
 def _flag(raw: str | None, default: bool) -> bool:
     if raw is None or raw == "":
         return default
     return raw.strip().lower() not in ("0", "false", "no", "off")
+
+
+def check_database_url(url: str, name: str = "PATRONS_DATABASE_URL") -> str:
+    """The URL when Patrons can use it; else SettingsError saying why (password masked)."""
+    shown = mask_url(url)
+    if not url.lower().startswith(_SCHEMES):
+        raise SettingsError(
+            f"{name} must be sqlite:///file.db or postgresql://user@host:port/db, not {shown!r}"
+        )
+    if url.lower().startswith("sqlite:"):
+        path = url.split(":", 1)[1].lstrip("/")
+        if path in ("", ":memory:") or "mode=memory" in url:
+            raise SettingsError(
+                f"{name}={shown} is refused: an in-memory SQLite database lives in one"
+                " connection of one process, so the server, its worker and the admin commands"
+                " would each see a different empty database; use a file, e.g."
+                " sqlite:///patrons.db"
+            )
+        return url
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a non-number port raises here
+    except ValueError as exc:
+        raise SettingsError(f"{name} is not a valid PostgreSQL URL ({exc}): {shown!r}") from None
+    if not parts.path.strip("/"):
+        raise SettingsError(f"{name} names no database (…/DBNAME at the end): {shown!r}")
+    return url
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +125,23 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        """Settings from PATRONS_* variables; SettingsError names the first unusable one."""
         env = os.environ
         d = cls()
         return cls(
-            database_url=env.get("PATRONS_DATABASE_URL") or d.database_url,
+            database_url=check_database_url(env.get("PATRONS_DATABASE_URL") or d.database_url),
             app_id=env.get("PATRONS_APP_ID") or None,
             app_token=env.get("PATRONS_APP_TOKEN") or None,
             default_project_name=env.get("PATRONS_DEFAULT_PROJECT_NAME") or d.default_project_name,
-            max_body_bytes=_int("PATRONS_MAX_BODY_BYTES", d.max_body_bytes),
-            auth_cache_seconds=float(env.get("PATRONS_AUTH_CACHE_SECONDS") or d.auth_cache_seconds),
-            pg_pool_min=_int("PATRONS_PG_POOL_MIN", d.pg_pool_min),
-            pg_pool_max=_int("PATRONS_PG_POOL_MAX", d.pg_pool_max),
+            max_body_bytes=_int("PATRONS_MAX_BODY_BYTES", d.max_body_bytes, minimum=1),
+            auth_cache_seconds=_float("PATRONS_AUTH_CACHE_SECONDS", d.auth_cache_seconds),
+            pg_pool_min=_int("PATRONS_PG_POOL_MIN", d.pg_pool_min, minimum=1),
+            pg_pool_max=_int("PATRONS_PG_POOL_MAX", d.pg_pool_max, minimum=1),
             embedded_worker=_flag(env.get("PATRONS_EMBEDDED_WORKER"), d.embedded_worker),
-            worker_chunk_rows=_int("PATRONS_WORKER_CHUNK_ROWS", d.worker_chunk_rows),
-            worker_lease_ms=_int("PATRONS_WORKER_LEASE_MS", d.worker_lease_ms),
-            log_level=env.get("PATRONS_LOG_LEVEL") or d.log_level,
-            log_format=env.get("PATRONS_LOG_FORMAT") or d.log_format,
+            worker_chunk_rows=_int("PATRONS_WORKER_CHUNK_ROWS", d.worker_chunk_rows, minimum=1),
+            worker_lease_ms=_int("PATRONS_WORKER_LEASE_MS", d.worker_lease_ms, minimum=1),
+            log_level=_choice("PATRONS_LOG_LEVEL", d.log_level, LOG_LEVELS, upper=True),
+            log_format=_choice("PATRONS_LOG_FORMAT", d.log_format, LOG_FORMATS, upper=False),
             access_log=_flag(env.get("PATRONS_ACCESS_LOG"), d.access_log),
             oauth_token_ttl_seconds=_int(
                 "PATRONS_OAUTH_TOKEN_TTL_SECONDS", d.oauth_token_ttl_seconds

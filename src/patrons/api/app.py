@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Any:
     settings = settings or Settings.from_env()
     assembly.install()  # the registered seams (erasers, job handlers)
     configure_logging(settings.log_level, settings.log_format)
+    observability.start_process_metrics()  # shared files under `serve --workers N`
     gateway: Gateway
 
     @contextlib.asynccontextmanager
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Any:
             flusher.cancel()
             observability.flush_access_log()
             await db.close()
+            observability.stop_process_metrics()
 
     app = Litestar(
         route_handlers=[

@@ -4,7 +4,9 @@ Patrons' handlers parse requests by hand (to accept every form the SDKs send), s
 document generated from their signatures would be thin and wrong. Instead the official
 contract (api/contract/voucherify-openapi.json, the spec this server implements) is served,
 keeping exactly the operations whose path and method Patrons routes — so the document's
-parameters and schemas are the spec's own. `/docs` renders it with Swagger UI.
+parameters and schemas are the spec's own. `/docs` renders it with Swagger UI, whose JS and
+CSS come from the `swagger-ui-bundle` package and are served here (`/docs/assets/…`): no CDN,
+so the page works on a machine without internet access.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
+from litestar.exceptions import NotFoundException
+from swagger_ui_bundle import swagger_ui_path
 
 CONTRACT = Path(__file__).parent / "contract" / "voucherify-openapi.json"
 # Further official contracts (more-openapi/*.json, e.g. oauth.json) whose operations Patrons
@@ -89,11 +93,26 @@ async def openapi_json(request: Request) -> Response[dict[str, Any]]:
 
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Patrons API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-</head><body><div id="ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head><body><div id="ui" data-url="/openapi.json"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/patrons-docs.js"></script>
 </body></html>"""
+# Inline scripts would need 'unsafe-inline' under a strict Content-Security-Policy: the one
+# line that starts Swagger UI is an asset too.
+_START = b'SwaggerUIBundle({url: document.getElementById("ui").dataset.url, dom_id: "#ui"});\n'
+# The files /docs uses, by name; nothing else under the package is served.
+ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+@cache
+def _asset(name: str) -> bytes:
+    return (Path(str(swagger_ui_path)) / name).read_bytes()
 
 
 @get("/docs", include_in_schema=False, media_type="text/html")
@@ -101,4 +120,14 @@ async def docs_page() -> str:
     return _PAGE
 
 
-HANDLERS = [openapi_json, docs_page]
+@get("/docs/assets/{name:str}", include_in_schema=False)
+async def docs_asset(name: str) -> Response[bytes]:
+    headers = {"Cache-Control": "public, max-age=86400"}
+    if name == "patrons-docs.js":
+        return Response(_START, media_type="text/javascript; charset=utf-8", headers=headers)
+    if name not in ASSETS:
+        raise NotFoundException()
+    return Response(_asset(name), media_type=ASSETS[name], headers=headers)
+
+
+HANDLERS = [openapi_json, docs_page, docs_asset]

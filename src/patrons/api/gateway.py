@@ -67,7 +67,7 @@ class Gateway:
         try:
             await self._dispatch(scope, receive, send_with_id, request_id)
         finally:
-            route = scope.get("patrons_route") or scope.get("path_template") or "unmatched"
+            route = scope.get("patrons_route") or scope.get("path_template") or self._route(scope)
             observability.observe(
                 scope["method"],
                 route,
@@ -131,6 +131,18 @@ class Gateway:
                         await send_error(send, exc, request_id)
                     return
         await self.app(scope, receive, send)
+
+    def _route(self, scope: Scope) -> str:
+        """The route template of a request Litestar did not route (refused by auth or a limit,
+        an idempotent replay): asked of Litestar's router only then, so metrics and logs
+        name the route; "unmatched" when no route has the path."""
+        try:
+            found = self.app.asgi_router.handle_routing(
+                path=scope["path"].rstrip("/") or "/", method=scope["method"]
+            )
+        except Exception:
+            return "unmatched"
+        return str(found[-1])
 
     def _check_length(self, scope: Scope) -> None:
         for name, value in scope["headers"]:

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import errno
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from patrons import __version__
-from patrons.db import database, migrate
-from patrons.observability import configure_logging
+from patrons.cli.errors import USAGE, PatronsTyper, Problem, set_debug
+from patrons.db import database, migrate, preflight
 from patrons.projects import repository as project_repository
 from patrons.projects import service as projects
-from patrons.settings import Settings
+from patrons.settings import Settings, mask_url
 
-app = typer.Typer(help="Patrons: a self-hostable, Voucherify-compatible Customers API.")
+app = PatronsTyper(help="Patrons: a self-hostable, Voucherify-compatible Customers API.")
 db_app = typer.Typer(help="Database schema.")
 project_app = typer.Typer(help="Projects (tenants).")
 keys_app = typer.Typer(help="API keys (X-App-Id / X-App-Token).")
@@ -37,11 +39,25 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Settings come from PATRONS_* environment variables (see the README)."""
+    set_debug(debug)
+
+
+WAIT_FOR_DB = typer.Option(
+    0.0,
+    "--wait-for-db",
+    metavar="SECONDS",
+    min=0,
+    help="Keep retrying an unreachable database this long (one that is still starting).",
+)
 
 
 def _with_db(settings: Settings, work: Callable[[database.Database], Awaitable[T]]) -> T:
+    """Run `work` on the existing, migrated database (never creates one: says what's missing)."""
+    preflight.check(settings.database_url, need_schema=True)
+
     async def run() -> T:
         db = await database.connect(settings.database_url, pg_pool_min=1, pg_pool_max=2)
         try:
@@ -57,20 +73,71 @@ def _show(creds: projects.Credentials, title: str) -> None:
     console.print(f"  Project ID: {creds.project_id}")
     console.print(f"  App ID:     [green]{creds.app_id}[/green]")
     console.print(f"  App Token:  [green]{creds.app_token}[/green]")
+    print(f"  Shell:      export APP_ID={creds.app_id} APP_TOKEN={creds.app_token}")
+
+
+def _print_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Aligned plain lines, whole at any terminal width (scripts read ids from them)."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    for line in (headers, *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a taken port before starting: granian listens with SO_REUSEPORT, so a second
+    server would otherwise share the port with the first and split its requests."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise Problem(f"cannot listen on --host {host}: {exc.strerror}", USAGE) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
+        try:
+            probe.bind(address)
+            probe.listen(1)
+        except OSError as exc:
+            taken = " (another server uses it: stop it or pick another --port)"
+            raise Problem(
+                f"cannot listen on {host}:{port}: {exc.strerror}"
+                + (taken if exc.errno == errno.EADDRINUSE else "")
+            ) from None
+
+
+def _start_database(settings: Settings, wait_for_db: float) -> None:
+    """Make the database usable for a server or worker: create it when missing, migrate."""
+    preflight.check(settings.database_url, create=True, wait_seconds=wait_for_db)
+    migrate.upgrade(settings.database_url)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """With several API processes, a per-run directory where prometheus-client's multiprocess
+    mode keeps every process's metrics, so /metrics on any process reports them all."""
+    if workers < 2:
+        return None
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="patrons-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
 
 
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, help="API processes (use PostgreSQL for more than one)."),
+    workers: int = typer.Option(1, min=1, help="API processes (use PostgreSQL for more than 1)."),
+    wait_for_db: float = WAIT_FOR_DB,
 ) -> None:
     """Migrate the database, make sure the default project exists, and serve the API."""
+    import shutil
+
     from granian import Granian
     from granian.constants import Interfaces
 
     settings = Settings.from_env()
-    migrate.upgrade(settings.database_url)
+    _check_port(host, port)
+    _start_database(settings, wait_for_db)
 
     async def default_project(db: database.Database) -> projects.Credentials | None:
         async with db.transaction() as conn:
@@ -85,23 +152,29 @@ def serve(
     creds = _with_db(settings, default_project)
     if creds is not None and settings.app_token is None:
         _show(creds, "Default project created. Keep these keys; the token is not shown again:")
-    console.print(f"Patrons {__version__} on http://{host}:{port} ({settings.database_url})")
-    Granian(
-        "patrons.api.app:create_app",
-        factory=True,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        log_access=False,
-    ).serve()
+    # print(), not Rich: the line stays whole at any terminal width.
+    print(f"Patrons {__version__} on http://{host}:{port} ({mask_url(settings.database_url)})")
+    metrics_dir = _metrics_dir(workers)
+    try:
+        Granian(
+            "patrons.api.app:create_app",
+            factory=True,
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            log_access=False,
+        ).serve()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every pending migration (serve does this too)."""
+def db_upgrade(wait_for_db: float = WAIT_FOR_DB) -> None:
+    """Create the database when missing and apply every pending migration (serve does too)."""
     settings = Settings.from_env()
-    migrate.upgrade(settings.database_url)
+    _start_database(settings, wait_for_db)
     console.print("Database is at the latest schema.")
 
 
@@ -109,6 +182,7 @@ def db_upgrade() -> None:
 def project_create(name: str) -> None:
     """Create a project and print its App ID and App Token."""
     settings = Settings.from_env()
+    preflight.check(settings.database_url)  # an existing database only
     migrate.upgrade(settings.database_url)
 
     async def work(db: database.Database) -> projects.Credentials:
@@ -123,12 +197,13 @@ def project_list() -> None:
     """List projects."""
     settings = Settings.from_env()
     rows = _with_db(settings, project_repository.list_projects)
-    table = Table("Project ID", "Name", "Customers", "Default")
-    for row in rows:
-        table.add_row(
-            row["id"], row["name"], str(row["customer_count"]), "yes" if row["is_default"] else ""
-        )
-    console.print(table)
+    _print_rows(
+        ("Project ID", "Name", "Customers", "Default"),
+        [
+            (row["id"], row["name"], str(row["customer_count"]), "yes" if row["is_default"] else "")
+            for row in rows
+        ],
+    )
 
 
 @keys_app.command("list")
@@ -139,10 +214,10 @@ def keys_list(project_id: str = typer.Argument(None, help="Only this project's k
     async def work(db: database.Database) -> list[database.Row]:
         return await project_repository.list_keys(db, project_id=project_id)
 
-    table = Table("App ID", "Project ID", "Name")
-    for row in _with_db(settings, work):
-        table.add_row(row["app_id"], row["project_id"], row["name"])
-    console.print(table)
+    rows = _with_db(settings, work)
+    _print_rows(
+        ("App ID", "Project ID", "Name"), [(r["app_id"], r["project_id"], r["name"]) for r in rows]
+    )
 
 
 @keys_app.command("create")
@@ -191,18 +266,19 @@ def keys_delete(app_id: str) -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(wait_for_db: float = WAIT_FOR_DB) -> None:
     """Run a job worker alone (any number, on any machine, against one database)."""
     import signal
 
     from patrons import assembly
     from patrons.async_actions import handlers as job_handlers
+    from patrons.observability import configure_logging
     from patrons.worker.runner import Worker
 
-    assembly.install()
     settings = Settings.from_env()
+    assembly.install()
     configure_logging(settings.log_level, settings.log_format)
-    migrate.upgrade(settings.database_url)
+    _start_database(settings, wait_for_db)
 
     async def run() -> None:
         db = await database.connect(settings.database_url, pg_pool_min=1, pg_pool_max=2)
@@ -220,8 +296,12 @@ def worker() -> None:
         finally:
             await db.close()
 
-    console.print(f"Patrons worker on {settings.database_url}")
+    print(f"Patrons worker on {mask_url(settings.database_url)}", flush=True)
     asyncio.run(run())
+
+
+# `patrons import` exit codes (README, "Importing a CSV").
+IMPORT_DONE, IMPORT_ROWS_FAILED, IMPORT_USAGE, IMPORT_NOT_RUN = 0, 1, 2, 3
 
 
 @app.command("import")
@@ -232,7 +312,12 @@ def import_csv(
     app_token: str = typer.Option(None, envvar="PATRONS_APP_TOKEN", help="X-App-Token."),
     timeout: float = typer.Option(3600.0, help="Seconds to wait for the import to finish."),
 ) -> None:
-    """Upload a CSV through the API and follow the import with a progress bar."""
+    """Upload a CSV through the API and follow the import with a progress bar.
+
+    Exit codes: 0 every row imported, 1 some rows failed (listed), 2 usage mistake (missing
+    file or keys, bad URL), 3 the import did not run (server unreachable, upload refused, job
+    failed or still running at --timeout).
+    """
     import time
     from pathlib import Path
 
@@ -240,37 +325,51 @@ def import_csv(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not app_id or not app_token:
-        raise typer.BadParameter("--app-id and --app-token (or PATRONS_APP_ID/TOKEN) are needed")
-    headers = {"X-App-Id": app_id, "X-App-Token": app_token}
+        raise Problem("--app-id and --app-token (or PATRONS_APP_ID/TOKEN) are needed", USAGE)
+    if not url.startswith(("http://", "https://")):
+        raise Problem(f"--url must start with http:// or https://, not {url!r}", USAGE)
     file = Path(path)
-    with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
-        with file.open("rb") as handle:
-            response = client.post(
-                "/v1/customers/importCSV", files={"file": (file.name, handle, "text/csv")}
-            )
-        if response.status_code != 202:
-            console.print(f"[red]Upload refused ({response.status_code}):[/red] {response.text}")
-            raise typer.Exit(1)
-        action_id = response.json()["async_action_id"]
-        deadline = time.monotonic() + timeout
-        with Progress(
-            TextColumn(f"Importing {file.name}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("import", total=100)
-            while True:
-                action = client.get(f"/v1/async-actions/{action_id}").json()
-                bar.update(task, completed=action.get("progress", 0))
-                if action["status"] in ("DONE", "FAILED") or time.monotonic() > deadline:
-                    break
-                time.sleep(0.25)
+    if not file.is_file():
+        raise Problem(f"no file {path} (in {os.getcwd()})", USAGE)
+    headers = {"X-App-Id": app_id, "X-App-Token": app_token}
+    try:
+        with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
+            with file.open("rb") as handle:
+                response = client.post(
+                    "/v1/customers/importCSV", files={"file": (file.name, handle, "text/csv")}
+                )
+            if response.status_code != 202:
+                raise Problem(
+                    f"upload refused by {url} ({response.status_code}): {response.text[:300]}",
+                    IMPORT_NOT_RUN,
+                )
+            action_id = response.json()["async_action_id"]
+            deadline = time.monotonic() + timeout
+            with Progress(
+                TextColumn(f"Importing {file.name}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
+                task = bar.add_task("import", total=100)
+                while True:
+                    action = client.get(f"/v1/async-actions/{action_id}").json()
+                    bar.update(task, completed=action.get("progress", 0))
+                    if action["status"] in ("DONE", "FAILED") or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.25)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise Problem(f"--url {url!r} is not usable: {exc}", USAGE) from None
+    except httpx.TransportError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise Problem(
+            f"cannot reach Patrons at {url}: {reason} (is `patrons serve` running there?)",
+            IMPORT_NOT_RUN,
+        ) from None
     result = action.get("result") or {}
     if action["status"] != "DONE":
-        console.print(f"[red]Import {action_id} is {action['status']}[/red]: {result}")
-        raise typer.Exit(1)
+        raise Problem(f"import {action_id} is {action['status']}: {result}", IMPORT_NOT_RUN)
     done, failed = result.get("done_count", 0), result.get("failed_count", 0)
     created = result.get("created_count", 0)
     console.print(
@@ -280,4 +379,4 @@ def import_csv(
     for failure in result.get("failed", [])[:10]:
         console.print(f"  row {failure['row']} ({failure['source_id']!r}): {failure['reason']}")
     if failed:
-        raise typer.Exit(2)
+        raise typer.Exit(IMPORT_ROWS_FAILED)
