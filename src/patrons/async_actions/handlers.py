@@ -57,6 +57,11 @@ class Job:
         )
 
 
+class JobCannotRun(Exception):
+    """Raised by a handler when the job as a whole cannot run (e.g. its header row is unusable):
+    the worker fails the job at once with this reason instead of retrying it."""
+
+
 class Failure(NamedTuple):
     """A row that fails on its own (the job carries on): reported in the job's result."""
 
@@ -150,6 +155,15 @@ async def reported_failures(conn: Conn, job: Job) -> list[Failure]:
     return [Failure(r["row_no"], r["source_id"], r["reason"]) for r in rows]
 
 
+async def record_failures(conn: Conn, job: Job, failures: list[Failure]) -> None:
+    """Rows that failed while `apply` wrote them (each row number at most once per job); the
+    worker stores the ones `read_chunk` found. Count them in `Applied.failed`."""
+    if failures:
+        await repository.insert_failures(
+            conn, project_id=job.project_id, action_id=job.id, failures=failures
+        )
+
+
 class PayloadRows(Generic[C, R]):
     """Base of job types whose stored payload is a header row, then one row per record.
 
@@ -186,7 +200,11 @@ class PayloadRows(Generic[C, R]):
             )
             if len(self._headers) > 100:  # a bound, not an eviction policy: headers are small
                 self._headers.clear()
-            self._headers[job.id] = (self.prepare(rows[0] if rows else []), end)
+            try:
+                context = self.prepare(rows[0] if rows else [])
+            except Exception as exc:
+                raise JobCannotRun(f"the job's header row cannot be used: {exc}") from exc
+            self._headers[job.id] = (context, end)
         return self._headers[job.id]
 
     async def read_chunk(self, db: Database, job: Job, *, max_rows: int) -> Chunk[list[R]]:

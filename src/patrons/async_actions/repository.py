@@ -285,3 +285,17 @@ async def set_result(conn: Conn, *, project_id: str, action_id: str, result: str
         action_id,
         result,
     )
+
+
+async def failures_after(
+    db: DB, *, project_id: str, action_id: str, after_row: int, limit: int
+) -> list[Row]:
+    """The next `limit` failed rows after row number `after_row` (keyset, for reports)."""
+    return await db.fetch(
+        "SELECT row_no, source_id, reason FROM async_action_failure"
+        " WHERE project_id = $1 AND action_id = $2 AND row_no > $3"
+        f" ORDER BY row_no LIMIT {int(limit)}",
+        project_id,
+        action_id,
+        after_row,
+    )

@@ -49,6 +49,9 @@ METADATA_KEY_MAX = 256
 
 # Request bodies: the deepest JSON nesting accepted anywhere (decoders recurse).
 JSON_MAX_DEPTH = 32
+# Streamed bulk bodies: one element (a bulk item, a source_id) or the `metadata` member, as
+# JSON text (escapes make a value within the field limits up to six times longer).
+JSON_PIECE_MAX_BYTES = 1 << 20
 
 # CSV imports: one cell (Python's csv module stops at 128 KiB by default; the reader's limit is
 # raised above the body limit and cells are checked here, so a huge cell fails its row only).

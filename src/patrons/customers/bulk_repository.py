@@ -35,14 +35,14 @@ async def upsert_staged(
     merge_metadata: bool,
     now: int,
 ) -> list[list[Row]]:
-    """COPY `(ord, grp, id, source_id, *WRITABLE)` records into a staging table (dropped at
-    commit), then per group insert its rows in `ord` order, updating the group's columns of
-    existing source_ids (`metadata` merged key by key when `merge_metadata`). Per group, the
-    rows written: id, source_id, inserted. PostgreSQL only (asyncpg's COPY, `xmax`)."""
+    """COPY `(ord, grp, id, source_id, *WRITABLE, created_at)` records into a staging table
+    (dropped at the end), then per group insert its rows in `ord` order, updating the group's
+    columns of existing source_ids (`metadata` merged key by key when `merge_metadata`). Per
+    group, the rows written: id, source_id, inserted. PostgreSQL only (asyncpg's COPY, `xmax`)."""
     await conn.execute(
         # Shaped like the customer table itself, so its column types never drift apart.
         "CREATE TEMP TABLE bulk_stage ON COMMIT DROP AS SELECT 0 AS ord, 0 AS grp, id,"
-        f" source_id, {_COLUMNS} FROM customer WITH NO DATA"
+        f" source_id, {_COLUMNS}, created_at FROM customer WITH NO DATA"
     )
     await conn.copy_records_to_table("bulk_stage", records=records)
     written = []
@@ -57,7 +57,8 @@ async def upsert_staged(
         written.append(
             await conn.fetch(
                 f"INSERT INTO customer (project_id, id, source_id, {_COLUMNS}, created_at)"
-                f" SELECT $1, id, source_id, {_COLUMNS}, $2 FROM bulk_stage WHERE grp = $3"
+                f" SELECT $1, id, source_id, {_COLUMNS}, created_at FROM bulk_stage"
+                " WHERE grp = $3"
                 " ORDER BY ord"
                 f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(sets)}"
                 " RETURNING id, source_id, (xmax = 0) AS inserted",
@@ -66,6 +67,8 @@ async def upsert_staged(
                 group,
             )
         )
+    # Dropped now, not only at commit: a chunk split after a refused row stages again.
+    await conn.execute("DROP TABLE bulk_stage")
     return written
 
 

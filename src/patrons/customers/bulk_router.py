@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import IO
+import shutil
+import tempfile
+from typing import IO, Any
 
 import msgspec
 from litestar import Request, post
 
 from patrons.async_actions import service as async_actions
 from patrons.async_actions.schemas import AsyncActionCreated
+from patrons.core import limits
 from patrons.core.errors import InvalidPayload
+from patrons.customers import checks
 from patrons.customers.csv_upload import CsvUpload
-from patrons.customers.jobs import BULK_UPDATE, IMPORT_CSV, METADATA_UPDATE, BulkItem, MetadataBulk
+from patrons.customers.jobs import BULK_UPDATE, IMPORT_CSV, METADATA_UPDATE, BulkItem
 from patrons.db.database import Database
-from patrons.http.requests import read_json, request_id_of
+from patrons.http.json_stream import json_pieces
+from patrons.http.requests import request_id_of, validation_details
 from patrons.projects.service import Project
 
 
@@ -43,28 +48,80 @@ async def import_customers_csv(
         upload.close()
 
 
+def _spool() -> IO[bytes]:
+    return tempfile.SpooledTemporaryFile(max_size=4 << 20)
+
+
+def _invalid(exc: msgspec.MsgspecError, path: str) -> InvalidPayload:
+    """msgspec's error about one streamed piece, placed at `path` in the whole body."""
+    message = str(exc)
+    if " - at `$" in message:
+        message = message.replace(" - at `$", f" - at `${path}", 1)
+    else:
+        message += f" - at `${path}`"
+    return InvalidPayload(validation_details(msgspec.ValidationError(message)))
+
+
 @post("/bulk/async", status_code=202)
 async def update_customers_in_bulk(
     request: Request, db: Database, project: Project
 ) -> AsyncActionCreated:
-    items = await read_json(request, list[BulkItem])
-    if not items:
-        raise InvalidPayload("Property . must NOT have fewer than 1 items")
-    # An empty source_id is a valid string on the wire: that row fails in the job's result
-    # (`errors[]`), the others are written.
-    lines = [b'"bulk"', *(msgspec.json.encode(item) for item in items)]
-    return await _enqueue(request, db, project, BULK_UPDATE, b"\n".join(lines) + b"\n")
+    """The body is read as a stream (http/json_stream.py): each item is validated and stored
+    as one JSON line as it arrives, so memory holds one item, not the body."""
+    with _spool() as lines:
+        lines.write(b'"bulk"\n')
+        count = 0
+        async for key, raw in json_pieces(request):
+            if key is not None:
+                raise InvalidPayload("Payload: Expected `array`, got `object`")
+            try:
+                item = msgspec.json.decode(raw, type=BulkItem)
+            except msgspec.MsgspecError as exc:
+                raise _invalid(exc, f"[{count}]") from None
+            # An empty source_id is a valid string on the wire: that row fails in the job's
+            # result (`errors[]`), the others are written. Field limits are checked per row.
+            lines.write(msgspec.json.encode(item) + b"\n")
+            count += 1
+        if not count:
+            raise InvalidPayload("Property . must NOT have fewer than 1 items")
+        return await _enqueue(request, db, project, BULK_UPDATE, lines)
 
 
 @post("/metadata/async", status_code=202)
 async def update_customers_metadata_in_bulk(
     request: Request, db: Database, project: Project
 ) -> AsyncActionCreated:
-    body = await read_json(request, MetadataBulk)
-    if not body.source_ids:
-        raise InvalidPayload("Property .source_ids must NOT have fewer than 1 items")
-    lines = [msgspec.json.encode(body.metadata), *map(msgspec.json.encode, body.source_ids)]
-    return await _enqueue(request, db, project, METADATA_UPDATE, b"\n".join(lines) + b"\n")
+    """`source_ids` is read as a stream (one id at a time); `metadata` is read whole (it is
+    bounded by the field limits) and becomes the payload's header row."""
+    metadata: dict[str, Any] | None = None
+    with _spool() as ids, _spool() as payload:
+        count = 0
+        async for key, raw in json_pieces(request, stream_key="source_ids"):
+            if key == "source_ids":
+                try:
+                    source_id = msgspec.json.decode(raw, type=str)
+                except msgspec.MsgspecError as exc:
+                    raise _invalid(exc, f".source_ids[{count}]") from None
+                ids.write(msgspec.json.encode(source_id) + b"\n")
+                count += 1
+            elif key == "metadata":
+                try:
+                    metadata = msgspec.json.decode(raw, type=dict[str, Any])
+                except msgspec.MsgspecError as exc:
+                    raise _invalid(exc, ".metadata") from None
+            elif key is None:
+                raise InvalidPayload("Payload: Expected `object`, got `array`")
+        if metadata is None:
+            raise InvalidPayload("Payload: Object missing required field `metadata`")
+        if not count:
+            raise InvalidPayload("Property .source_ids must NOT have fewer than 1 items")
+        reason = limits.metadata_problem(metadata)
+        if reason is not None:  # it would fail every row: refused before any job exists
+            raise InvalidPayload(checks.as_property(reason))
+        payload.write(msgspec.json.encode(metadata) + b"\n")
+        ids.seek(0)
+        shutil.copyfileobj(ids, payload)
+        return await _enqueue(request, db, project, METADATA_UPDATE, payload)
 
 
 HANDLERS = [import_customers_csv, update_customers_in_bulk, update_customers_metadata_in_bulk]

@@ -40,6 +40,7 @@ class RowWrite:
     changes: dict[str, Any]
     customer_id: str = ""
     inserted: bool = False
+    created_at: int = 0  # used if the row creates a customer (see `write_chunk`)
     merged_rows: list[int] = field(default_factory=list)
 
 
@@ -76,12 +77,27 @@ def _full_row(row: RowWrite) -> list[Any]:
     return values
 
 
+def _lock_order(row: RowWrite) -> tuple[bool, str]:
+    return (row.source_id is None, row.source_id or "")
+
+
 async def write_chunk(
     conn: Conn, *, project_id: str, rows: list[RowWrite], mode: str, now: int
 ) -> list[RowWrite]:
+    """Upsert the rows; returned in the order they were written (by source_id).
+
+    Every row gets its own `created_at`, consecutive milliseconds in input order starting
+    after the project's newest customer (and not before `now`): a `starting_after` page,
+    whose cursor is a millisecond, then never has to split or widen a group of equal
+    timestamps. Rows are written in source_id order, so two jobs touching the same customers
+    lock them in the same order and cannot deadlock.
+    """
     rows = dedupe(rows, mode)
-    for row in rows:
+    first = await repository.next_created_at(conn, project_id=project_id, now=now)
+    for offset, row in enumerate(rows):
         row.customer_id = ids.customer_id()
+        row.created_at = first + offset
+    rows = sorted(rows, key=_lock_order)
     if dialect.one_writer_at_a_time(kind_of(conn)):
         await _look_up_then_write(conn, project_id=project_id, rows=rows, mode=mode, now=now)
     else:
@@ -106,7 +122,9 @@ async def _upsert_staged(
     records = []
     for index, row in enumerate(rows):
         group = groups.setdefault(_set_columns(row, mode), len(groups))
-        records.append((index, group, row.customer_id, row.source_id, *_full_row(row)))
+        records.append(
+            (index, group, row.customer_id, row.source_id, *_full_row(row), row.created_at)
+        )
     written = await bulk_repository.upsert_staged(
         conn,
         project_id=project_id,
@@ -144,7 +162,7 @@ async def _look_up_then_write(
         found = existing.get(row.source_id) if row.source_id is not None else None
         if found is None:
             row.inserted = True
-            inserts.append([row.customer_id, row.source_id, *_full_row(row), now])
+            inserts.append([row.customer_id, row.source_id, *_full_row(row), row.created_at])
             continue
         row.customer_id = found[0]
         set_columns = _set_columns(row, mode)

@@ -16,11 +16,25 @@ from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from patrons.core import limits
 from patrons.core.errors import InvalidPayload
 from patrons.customers import importer
 
 NO_FILE = "Payload should have required property 'file'"
-_HEADER_PEEK = 1 << 16
+HEADER_TOO_LONG = f"CSV header row must NOT be longer than {limits.CSV_HEADER_MAX_BYTES} bytes"
+limits.lift_csv_field_limit()  # the header row is read whole, however long (bounded above)
+
+
+def _record_end(data: bytes) -> int | None:
+    """The offset just after the first CSV record's line end (a newline outside quotes)."""
+    quotes = 0
+    start = 0
+    while (newline := data.find(b"\n", start)) != -1:
+        quotes += data.count(b'"', start, newline)
+        if quotes % 2 == 0:
+            return newline + 1
+        start = newline + 1
+    return None
 
 
 class CsvUpload:
@@ -90,14 +104,22 @@ class CsvUpload:
             self._error = "File is not a UTF-8 encoded CSV"
             return
         if not self._header_checked:
-            self._peek += piece[: _HEADER_PEEK - len(self._peek)]
-            if b"\n" in self._peek or len(self._peek) >= _HEADER_PEEK:
+            # The header row is checked whole (a duplicate column at its very end is a 400
+            # now, not a failed job later), so it is held until its line ends.
+            self._peek += piece
+            end = _record_end(self._peek)
+            if end is not None:
+                self._peek = self._peek[:end]
                 self._check_header()
+            elif len(self._peek) > limits.CSV_HEADER_MAX_BYTES:
+                raise InvalidPayload(HEADER_TOO_LONG)
         self.spool.write(piece)
         self.size += len(piece)
 
     def _check_header(self) -> None:
         self._header_checked = True
+        if len(self._peek) > limits.CSV_HEADER_MAX_BYTES:
+            raise InvalidPayload(HEADER_TOO_LONG)
         text = self._peek.decode("utf-8", errors="ignore")
         try:
             header = next(csv.reader(io.StringIO(text)), [])

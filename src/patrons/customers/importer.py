@@ -11,6 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
+from patrons.core import limits
 from patrons.core.errors import InvalidPayload
 from patrons.customers.bulk_repository import WRITABLE
 from patrons.customers.bulk_writer import RowWrite
@@ -56,6 +57,8 @@ def map_header(header: list[str]) -> Mapping:
     names = [h.strip() for h in header]
     if not names or not any(names):
         raise InvalidPayload("CSV file must start with a header row")
+    if len(names) > limits.CSV_COLUMNS_MAX:
+        raise InvalidPayload(f"CSV header must NOT have more than {limits.CSV_COLUMNS_MAX} columns")
     mapping: Mapping = []
     seen: set[str] = set()
     for name in names:

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from patrons.async_actions import reports
 from patrons.async_actions.handlers import (
     Applied,
     Chunk,
@@ -15,15 +16,18 @@ from patrons.async_actions.handlers import (
     PayloadRows,
     Summary,
     Totals,
+    record_failures,
     reported_failures,
 )
+from patrons.core import limits
 from patrons.core.clock import format_ms
 from patrons.core.origin import Origin
-from patrons.customers import bulk_writer, importer
+from patrons.customers import bulk_writer, checks, importer
 from patrons.customers.bulk_writer import MERGE_METADATA, PATCH, REPLACE, RowWrite
 from patrons.customers.schemas import CustomerUpdate
 from patrons.customers.service import column_changes
 from patrons.db.database import Conn
+from patrons.db.savepoint import refuses_row, savepoint
 
 IMPORT_CSV = "CUSTOMERS.IMPORT_CSV"
 BULK_UPDATE = "CUSTOMERS.BULK_UPDATE"
@@ -31,7 +35,6 @@ METADATA_UPDATE = "CUSTOMERS.METADATA_UPDATE"
 
 # A bulk or metadata row whose source_id is "" identifies no customer: it fails on its own.
 EMPTY_SOURCE_ID = "source_id must NOT be empty"
-REPORTS_KEPT_MS = 7 * 86_400_000  # `reports_available_till`: a week after the job finished
 
 
 class BulkItem(CustomerUpdate, kw_only=True):
@@ -40,14 +43,14 @@ class BulkItem(CustomerUpdate, kw_only=True):
     source_id: str
 
 
-class MetadataBulk(msgspec.Struct):
-    source_ids: list[str]
-    metadata: dict[str, Any]
-
-
 class CustomerJob(PayloadRows[Any, RowWrite]):
     """Upserts the converted rows by source_id (`mode`: how a row changes an existing
-    customer), with their events and segment upkeep, in the chunk's transaction."""
+    customer), with their events and segment upkeep, in the chunk's transaction.
+
+    Rows were checked against the field limits when converted, so the database should take
+    them all; should it still refuse one, the chunk is split in halves (each under a
+    savepoint) until the refused row is isolated: that row fails, the others are written.
+    """
 
     mode: str
 
@@ -56,21 +59,51 @@ class CustomerJob(PayloadRows[Any, RowWrite]):
     ) -> Applied:
         if not chunk.work:
             return Applied(done=0)
-        written = await bulk_writer.write_chunk(
-            conn, project_id=job.project_id, rows=chunk.work, mode=self.mode, now=now
-        )
-        await bulk_writer.record_written(
-            conn,
-            project_id=job.project_id,
-            rows=written,
-            origin=Origin(request_id=job.request_id),
-            now=now,
-        )
-        return Applied(done=len(chunk.work), created=sum(1 for row in written if row.inserted))
+        rows = bulk_writer.dedupe(chunk.work, self.mode)
+        failures: list[Failure] = []
+        created = await self._write(conn, job, rows, failures, now=now)
+        await record_failures(conn, job, failures)
+        return Applied(done=len(chunk.work) - len(failures), created=created, failed=len(failures))
+
+    async def _write(
+        self, conn: Conn, job: Job, rows: list[RowWrite], failures: list[Failure], *, now: int
+    ) -> int:
+        """Write `rows` (or, when the database refuses them, each half); the rows created."""
+        try:
+            async with savepoint(conn):
+                written = await bulk_writer.write_chunk(
+                    conn, project_id=job.project_id, rows=rows, mode=self.mode, now=now
+                )
+                await bulk_writer.record_written(
+                    conn,
+                    project_id=job.project_id,
+                    rows=written,
+                    origin=Origin(request_id=job.request_id),
+                    now=now,
+                )
+        except Exception as exc:
+            if not refuses_row(exc):
+                raise  # transient (deadlock, lost connection …): the chunk is retried whole
+            if len(rows) > 1:
+                half = len(rows) // 2
+                return await self._write(conn, job, rows[:half], failures, now=now) + (
+                    await self._write(conn, job, rows[half:], failures, now=now)
+                )
+            reason = f"the database refused the row: {_first_line(exc)}"
+            failures += [
+                Failure(row_no, rows[0].source_id, reason)
+                for row_no in (rows[0].row_no, *rows[0].merged_rows)
+            ]
+            return 0
+        return sum(1 for row in written if row.inserted)
 
     async def summarise(self, conn: Conn, job: Job, totals: Totals, *, now: int) -> Summary:
         failures = await reported_failures(conn, job)
         result = self.result(totals, failures, now=now)
+        # The full list of failed rows, as a CSV behind a token URL (async_actions/reports.py).
+        if "reports" in result or totals.failed:
+            result["reports"] = [reports.new_report(job.project_id, job.id)]
+            result["reports_available_till"] = format_ms(now + reports.KEPT_MS)
         # Beyond Voucherify's shape (clients ignore unknown keys): created vs updated rows.
         result["created_count"] = totals.created
         failed_only = totals.failed and not totals.done
@@ -90,7 +123,9 @@ class ImportCsv(CustomerJob):
         return importer.map_header(header)
 
     def convert(self, context: importer.Mapping, raw: Any, row_no: int) -> RowWrite | Failure:
-        result = importer.to_row_write(context, raw, row_no)
+        result = limits.cells_problem(raw) or importer.to_row_write(context, raw, row_no)
+        if isinstance(result, RowWrite):
+            result = checks.problem(result.changes, source_id=result.source_id) or result
         if isinstance(result, RowWrite):
             return result
         return Failure(row_no, _csv_source(context, raw), result)
@@ -107,6 +142,11 @@ class ImportCsv(CustomerJob):
         }
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300] if text else ''}"
+
+
 def _csv_source(mapping: importer.Mapping, raw: list[str]) -> str | None:
     for (kind, target), value in zip(mapping, raw, strict=False):
         if kind == "column" and target == "source_id":
@@ -121,8 +161,8 @@ class UpdateJob(CustomerJob):
         return {
             "done_count": totals.done,
             "failed_count": totals.failed,
-            "reports": [],
-            "reports_available_till": format_ms(now + REPORTS_KEPT_MS),
+            "reports": [],  # set by `summarise`
+            "reports_available_till": "",
             "errors": [
                 {
                     "message": "Customer could not be updated",
@@ -148,7 +188,11 @@ class BulkUpdate(UpdateJob):
         item = msgspec.json.decode(raw, type=BulkItem)
         if not item.source_id:
             return Failure(row_no, item.source_id, EMPTY_SOURCE_ID)
-        return RowWrite(row_no, item.source_id, column_changes(item))
+        changes = column_changes(item)
+        reason = checks.problem(changes, source_id=item.source_id)
+        if reason is not None:
+            return Failure(row_no, item.source_id, reason)
+        return RowWrite(row_no, item.source_id, changes)
 
 
 class MetadataUpdate(UpdateJob):
@@ -164,4 +208,7 @@ class MetadataUpdate(UpdateJob):
         source_id = msgspec.json.decode(raw, type=str)
         if not source_id:
             return Failure(row_no, source_id, EMPTY_SOURCE_ID)
+        reason = limits.text_problem("source_id", source_id)
+        if reason is not None:
+            return Failure(row_no, source_id, reason)
         return RowWrite(row_no, source_id, {"metadata": dict(context)})

@@ -388,6 +388,6 @@ async def newest_created_at(conn: Conn, *, project_id: str) -> int | None:
 async def next_created_at(conn: Conn, *, project_id: str, now: int) -> int:
     """`now`, or the millisecond after the project's newest customer when that is later (a
     bulk import stamps its rows in consecutive milliseconds, which can run ahead of the
-    clock): a later write sorts after it and shares no millisecond with it."""
+    clock): the next bulk chunk then shares no millisecond with it."""
     newest = await newest_created_at(conn, project_id=project_id)
     return now if newest is None or newest < now else newest + 1

@@ -12,9 +12,9 @@ from msgspec import UNSET
 from patrons.activities import service as activities
 from patrons.core import ids, pagination
 from patrons.core.clock import now_ms
-from patrons.core.errors import NotFound
+from patrons.core.errors import InvalidPayload, NotFound
 from patrons.core.origin import Origin
-from patrons.customers import listing, repository
+from patrons.customers import checks, listing, repository
 from patrons.customers.schemas import (
     ADDRESS_FIELDS,
     SCALAR_FIELDS,
@@ -61,6 +61,14 @@ def _for_sql(changes: dict[str, Any]) -> dict[str, Any]:
     if "metadata" in changes:
         return {**changes, "metadata": msgspec.json.encode(changes["metadata"]).decode()}
     return changes
+
+
+def _checked(changes: dict[str, Any], *, source_id: Any = None) -> dict[str, Any]:
+    """The changes within the field limits (core/limits.py) as SQL values; else 400."""
+    reason = checks.problem(changes, source_id=source_id)
+    if reason is not None:
+        raise InvalidPayload(checks.as_property(reason))
+    return _for_sql(changes)
 
 
 async def resolve(db: Database | Conn, *, project_id: str, ref: str) -> Row | None:
@@ -119,7 +127,7 @@ class _Write:
 
 def _upsert_write(body: CustomerCreate, now: int) -> _Write:
     """POST /v1/customers: update the customer named by `id` (else `source_id`), or create."""
-    changes = _for_sql(column_changes(body))
+    changes = _checked(column_changes(body), source_id=body.source_id)
     if isinstance(body.id, str):
         return _Write(
             "update", changes={**changes, "updated_at": now}, target=body.id, missing=body.id
@@ -133,7 +141,7 @@ def _upsert_write(body: CustomerCreate, now: int) -> _Write:
 
 def _update_write(ref: str, body: CustomerUpdate, now: int) -> _Write:
     """PUT /v1/customers/{ref}: `ref` is an id naming a live customer, else a source_id."""
-    changes = {**_for_sql(column_changes(body)), "updated_at": now}
+    changes = {**_checked(column_changes(body)), "updated_at": now}
     by = "ref" if ref.startswith("cust_") else "source_id"
     return _Write("update", changes=changes, by=by, target=ref, missing=ref)
 

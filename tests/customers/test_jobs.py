@@ -1,0 +1,200 @@
+"""The customer job handlers in process: a row the database still refuses is isolated (the chunk
+is split under savepoints) and fails alone; transient errors are not turned into row failures;
+two workers running opposite-order jobs over the same customers finish without a deadlock."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from patrons.async_actions import handlers
+from patrons.async_actions import repository as jobs
+from patrons.async_actions import service as async_actions
+from patrons.async_actions.handlers import Chunk, Job
+from patrons.customers import bulk_writer, repository
+from patrons.customers.bulk_writer import PATCH, RowWrite
+from patrons.customers.jobs import BULK_UPDATE, BulkUpdate
+from patrons.db import database
+from patrons.db.database import Conn, Database, kind_of
+from patrons.db.savepoint import refuses_row
+from patrons.projects import service as projects
+from patrons.projects.service import Credentials
+from patrons.worker.runner import Worker
+from tests.conftest import make_backend
+
+NOW = 1_767_225_600_000
+
+
+async def _refuse_name(conn: Conn, name: str) -> None:
+    """Make the database itself refuse customers with this name (inside the test's
+    transaction, so it is rolled back with it)."""
+    if kind_of(conn) == "postgresql":
+        await conn.execute(
+            f"ALTER TABLE customer ADD CONSTRAINT refuse_poison CHECK (name <> '{name}')"
+        )
+    else:
+        await conn.execute(
+            f"CREATE TRIGGER refuse_poison BEFORE INSERT ON customer WHEN NEW.name = '{name}'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+
+
+def _job(project_id: str) -> Job:
+    return Job(
+        project_id=project_id,
+        id="aa_" + secrets.token_hex(9),
+        type=BULK_UPDATE,
+        request_id=None,
+        payload_bytes=1,
+        bytes_done=0,
+        rows_done=0,
+        attempts=1,
+    )
+
+
+def _chunk(rows: list[RowWrite]) -> Chunk[list[RowWrite]]:
+    return Chunk(work=rows, failures=[], bytes_done=1, rows_done=len(rows), progress=0, last=False)
+
+
+class TestARowTheDatabaseRefuses:
+    async def test_is_isolated_and_the_rest_of_the_chunk_is_written(
+        self, conn: Conn, tenant: Credentials
+    ) -> None:
+        await _refuse_name(conn, "poison")
+        rows = [
+            RowWrite(i, f"s-{i:02d}", {"name": "poison" if i == 13 else f"ok {i}"})
+            for i in range(1, 41)
+        ]
+        job = _job(tenant.project_id)
+        applied = await BulkUpdate().apply(conn, job, _chunk(rows), now=NOW)
+        assert (applied.done, applied.failed, applied.created) == (39, 1, 39)
+        failed = await jobs.failures(conn, project_id=tenant.project_id, action_id=job.id, limit=10)
+        assert [(f["row_no"], f["source_id"]) for f in failed] == [(13, "s-13")]
+        assert failed[0]["reason"].startswith("the database refused the row")
+        assert await repository.live_count(conn, project_id=tenant.project_id) == 39
+        assert await repository.get_by_source_id(
+            conn, project_id=tenant.project_id, source_id="s-40"
+        )
+
+    async def test_every_refused_row_fails_alone(self, conn: Conn, tenant: Credentials) -> None:
+        await _refuse_name(conn, "poison")
+        bad = {2, 3, 17, 31}
+        rows = [
+            RowWrite(i, f"s-{i:02d}", {"name": "poison" if i in bad else "ok"})
+            for i in range(1, 33)
+        ]
+        job = _job(tenant.project_id)
+        applied = await BulkUpdate().apply(conn, job, _chunk(rows), now=NOW)
+        assert (applied.done, applied.failed) == (28, 4)
+        failed = await jobs.failures(conn, project_id=tenant.project_id, action_id=job.id, limit=10)
+        assert {f["row_no"] for f in failed} == bad
+
+
+class TestTransientErrors:
+    def test_are_not_row_failures(self) -> None:
+        class Deadlock(Exception):
+            sqlstate = "40P01"
+
+        class TooLarge(Exception):
+            sqlstate = "54000"
+
+        assert not refuses_row(Deadlock())
+        assert refuses_row(TooLarge())
+        assert not refuses_row(RuntimeError("connection lost"))
+
+
+class TestCreatedAt:
+    async def test_rows_of_a_chunk_get_distinct_ordered_milliseconds(
+        self, conn: Conn, tenant: Credentials
+    ) -> None:
+        rows = [RowWrite(i, f"z-{100 - i:03d}", {"name": "x"}) for i in range(1, 51)]
+        written = await bulk_writer.write_chunk(
+            conn, project_id=tenant.project_id, rows=rows, mode=PATCH, now=NOW
+        )
+        # Written in source_id order (the lock order), stamped in input order.
+        assert [r.source_id for r in written] == sorted(r.source_id for r in rows)
+        stamps = {r.row_no: r.created_at for r in written}
+        assert [stamps[i] for i in range(1, 51)] == list(range(NOW, NOW + 50))
+        more = await bulk_writer.write_chunk(
+            conn,
+            project_id=tenant.project_id,
+            rows=[RowWrite(1, "later", {"name": "y"})],
+            mode=PATCH,
+            now=NOW,
+        )
+        assert more[0].created_at == NOW + 50  # after the newest, though the clock says NOW
+
+
+# --- two workers, opposite orders (PostgreSQL: concurrent writers) ------------------------------
+
+ROWS = 3000
+
+
+@pytest.fixture(scope="module")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    made, drop = make_backend("postgresql", Path(tmp_path_factory.mktemp("deadlock")))
+    try:
+        yield made.url
+    finally:
+        drop()
+
+
+@pytest.fixture
+async def pg(pg_url: str) -> AsyncIterator[Database]:
+    from patrons import assembly
+
+    assembly.install()
+    opened = await database.connect(pg_url, pg_pool_min=1, pg_pool_max=8)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def _bulk_job(db: Database, project_id: str, source_ids: list[str], tag: str) -> str:
+    lines = [b'"bulk"'] + [
+        msgspec.json.encode({"source_id": s, "name": f"{tag} {s}"}) for s in source_ids
+    ]
+    async with db.transaction() as conn:
+        return await async_actions.enqueue(
+            conn,
+            project_id=project_id,
+            type_=BULK_UPDATE,
+            request_id=None,
+            payload=b"\n".join(lines) + b"\n",
+        )
+
+
+async def _drain(worker: Worker) -> None:
+    for _ in range(200):
+        if not await worker.step():
+            return
+    raise AssertionError("the worker never ran out of work")
+
+
+class TestNoDeadlock:
+    @pytest.mark.parametrize("round_", range(3))
+    async def test_two_workers_opposite_orders_same_customers(
+        self, pg: Database, round_: int
+    ) -> None:
+        async with pg.transaction() as conn:
+            project = await projects.create(conn, name="deadlock " + secrets.token_hex(3))
+        source_ids = [f"c-{i:05d}" for i in range(ROWS)]
+        first = await _bulk_job(pg, project.project_id, source_ids, "seed")
+        seeder = Worker(pg, handlers=handlers.registered(), chunk_rows=ROWS)
+        await _drain(seeder)
+        forward = await _bulk_job(pg, project.project_id, source_ids, "forward")
+        backward = await _bulk_job(pg, project.project_id, source_ids[::-1], "backward")
+        workers = [Worker(pg, handlers=handlers.registered(), chunk_rows=ROWS) for _ in range(2)]
+        # A deadlock would raise out of a worker's step (PostgreSQL picks a victim).
+        await asyncio.gather(*(_drain(w) for w in workers))
+        for action_id in (first, forward, backward):
+            row = await jobs.get(pg, project_id=project.project_id, action_id=action_id)
+            assert row is not None
+            assert (row["status"], row["failed_count"]) == ("DONE", 0)
+            assert row["done_count"] == ROWS
