@@ -11,9 +11,9 @@ refused request wrote anything.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import http.client
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 

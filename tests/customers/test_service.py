@@ -114,7 +114,7 @@ class TestUpdate:
             origin=ORIGIN,
         )
 
-        assert updated.email is None
+        assert updated.email is msgspec.UNSET  # left out of the JSON
         assert updated.phone == "+44"
         assert updated.name == "Ada Lovelace"
         assert updated.updated_at is not None

@@ -161,7 +161,7 @@ class TestCreate:
         assert c.source_id is None
         assert c.name is None
         assert c.address is None
-        assert c.metadata == {}
+        assert c.metadata is None  # absent
         assert_zeroed_extras(c)
         assert sdk.customers.get_customer(c.id).id == c.id
 
@@ -395,7 +395,7 @@ class TestUpdate:
         assert (u.name, u.description, u.email) == (None, None, None)
         assert (u.birthday, u.birthdate) == (None, None)
         assert u.address is None
-        assert u.metadata == {}
+        assert u.metadata is None  # emptied: absent
         assert_zeroed_extras(u)
 
     def test_address_merges_key_by_key_and_null_clears(self, sdk: Sdk) -> None:
@@ -421,8 +421,8 @@ class TestUpdate:
         assert u.metadata == {"tier": "platinum", "flags": [1, 2]}
         u = update(sdk, c.id, metadata=None)
         assert sdk.last.body == {"metadata": None}
-        assert u.metadata == {}
-        assert sdk.customers.get_customer(c.id).metadata == {}
+        assert u.metadata is None  # emptied: absent
+        assert sdk.customers.get_customer(c.id).metadata is None
 
     def test_empty_update_keeps_everything(self, sdk: Sdk) -> None:
         c = _full_customer(sdk)

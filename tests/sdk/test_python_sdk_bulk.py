@@ -222,7 +222,7 @@ class TestImportCsv:
 
         assert bulk.customers.get_customer("ok-1").metadata == {"note": "a"}
         di = bulk.customers.get_customer("ok-2")
-        assert (di.name, di.birthdate, di.metadata) == ("Di", None, {})
+        assert (di.name, di.birthdate, di.metadata) == ("Di", None, None)
         for source_id in ("bad-date", "short-row", "bad-format"):
             with pytest.raises(NotFoundException):
                 bulk.customers.get_customer(source_id)
@@ -279,7 +279,7 @@ class TestImportCsv:
         assert bob.id == other.id
         assert bob.name == "Bob"
         assert bob.address is None
-        assert bob.metadata == {}
+        assert bob.metadata is None
         assert bulk.customers.list_customers().total == 2
 
 

@@ -86,20 +86,25 @@ EMPTY_REFERRALS = _raw({"total": 0, "campaigns": []})
 EMPTY_OBJECT = Raw(b"{}")
 
 
-class Customer(Struct):
+class Customer(Struct, kw_only=True):
+    """The customer object (WIRE-FORMAT §3.1). UNSET fields are left out of the JSON: the docs
+    spec makes `name`, `description`, `email` and `phone` non-nullable strings, so an unset
+    one is omitted rather than sent as null, and `metadata` is absent until the customer has
+    some (the official JS suite checks a fresh customer has no `metadata` key)."""
+
     id: str
     source_id: str | None
-    name: str | None
-    description: str | None
-    email: str | None
-    phone: str | None
+    name: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    email: str | UnsetType = UNSET
+    phone: str | UnsetType = UNSET
     birthdate: str | None
     birthday: str | None
     address: Address | None
     summary: Raw
     loyalty: Raw
     referrals: Raw
-    metadata: Raw
+    metadata: Raw | UnsetType = UNSET
     system_metadata: Raw
     created_at: str
     updated_at: str | None

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from msgspec import Raw
+from msgspec import UNSET, Raw, UnsetType
 
 from patrons.core.clock import format_ms
 from patrons.core.jsonraw import raw_json
@@ -32,27 +32,37 @@ def _holding(row: Mapping[str, Any], column: str, empty: Raw) -> Raw:
     return raw_json(value) or empty
 
 
+def _text(value: str | None) -> str | UnsetType:
+    return UNSET if value is None else value
+
+
+def _metadata(value: Any) -> Raw | UnsetType:
+    """Stored metadata, or UNSET (left out) while it is empty: never set, or emptied."""
+    if isinstance(value, str):
+        return UNSET if value in _EMPTY_TEXTS else Raw(value.encode())
+    # a snapshot decoded from JSON carries metadata as an object
+    return Raw(msgspec.json.encode(value)) if value else UNSET
+
+
+_EMPTY_TEXTS = frozenset(("", "{}"))
+
+
 def customer_to_wire(row: Mapping[str, Any]) -> Customer:
     updated_at = row["updated_at"]
-    metadata = row["metadata"]
-    if isinstance(metadata, str):
-        metadata_raw = Raw(metadata.encode()) if metadata else EMPTY_OBJECT
-    else:  # a snapshot decoded from JSON carries metadata as an object
-        metadata_raw = Raw(msgspec.json.encode(metadata or {}))
     return Customer(
         id=row["id"],
         source_id=row["source_id"],
-        name=row["name"],
-        description=row["description"],
-        email=row["email"],
-        phone=row["phone"],
+        name=_text(row["name"]),
+        description=_text(row["description"]),
+        email=_text(row["email"]),
+        phone=_text(row["phone"]),
         birthdate=row["birthdate"],
         birthday=row["birthday"],
         address=Address(*(row[c] for c in ADDRESS_COLUMNS)) if row["address_set"] else None,
         summary=_holding(row, "summary", EMPTY_SUMMARY),
         loyalty=_holding(row, "loyalty", EMPTY_LOYALTY),
         referrals=_holding(row, "referrals", EMPTY_REFERRALS),
-        metadata=metadata_raw,
+        metadata=_metadata(row["metadata"]),
         system_metadata=EMPTY_OBJECT,
         created_at=format_ms(row["created_at"]),
         updated_at=None if updated_at is None else format_ms(updated_at),
