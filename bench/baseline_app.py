@@ -5,6 +5,10 @@ with the same settings as `patrons serve` (1 worker, ASGI interface). It runs th
 Patrons' repository runs, on the same driver and the same connection settings:
 
 - GET /v1/customers/{id}: `SELECT <COLUMNS> FROM customer WHERE project_id = $1 AND id = $2`
+- GET /v1/customers/{source_id}: the same by `source_id` (a path not starting with `cust_`)
+- POST /v1/customers: one `INSERT … RETURNING` of the body's fields (no event, no counter, no
+  segment upkeep, no upsert) — the single INSERT Patrons' create is measured against
+- PUT /v1/customers/{id}: one `UPDATE … SET name, metadata, updated_at … RETURNING`
 - GET /v1/customers?limit=&starting_after=: the keyset page Patrons builds for the default
   `-created_at` order (limit + 1 rows, so `has_more` is known), plus the live-customer counter
   read Patrons uses for an unfiltered `total` (its own `repository.live_count`, called on this
@@ -32,13 +36,24 @@ from urllib.parse import parse_qsl, unquote
 import asyncpg
 import msgspec
 
-from patrons.core.clock import parse_datetime_ms
+from patrons.core.clock import now_ms, parse_datetime_ms
+from patrons.core.ids import customer_id
 from patrons.customers import repository
 from patrons.customers.repository import COLUMNS
 from patrons.db import dialect
 from patrons.settings import Settings
 
 GET_SQL = f"SELECT {COLUMNS} FROM customer WHERE project_id = $1 AND id = $2"
+BY_SOURCE_SQL = f"SELECT {COLUMNS} FROM customer WHERE project_id = $1 AND source_id = $2"
+INSERT_SQL = (
+    "INSERT INTO customer (project_id, id, source_id, name, email, address_set, address_city,"
+    " address_country, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    f" RETURNING {COLUMNS}"
+)
+UPDATE_SQL = (
+    "UPDATE customer SET name = $3, metadata = $4, updated_at = $5"
+    f" WHERE project_id = $1 AND id = $2 RETURNING {COLUMNS}"
+)
 PAGE_SQL = (
     f"SELECT {COLUMNS} FROM customer WHERE project_id = $1{{cursor}}"
     " ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET 0"
@@ -48,6 +63,7 @@ PREFIX = "/v1/customers"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 encode = msgspec.json.Encoder().encode
+decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 
 async def _no_reset(_conn: asyncpg.Connection) -> None:
@@ -78,6 +94,9 @@ class Pg:
         assert self.pool is not None
         row = await self.pool.fetchrow(sql, *args)
         return None if row is None else dict(row)
+
+    async def write(self, sql: str, *args: Any) -> dict[str, Any] | None:
+        return await self.one(sql, *args)
 
     async def many(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         assert self.pool is not None
@@ -112,6 +131,12 @@ class Lite:
         row = self.raw.execute(dialect.sqlite_sql(sql), args).fetchone()
         return None if row is None else dict(zip(NAMES, row, strict=True))
 
+    async def write(self, sql: str, *args: Any) -> dict[str, Any] | None:
+        """One statement in autocommit (run to completion, so it commits)."""
+        assert self.raw is not None
+        rows = self.raw.execute(dialect.sqlite_sql(sql), args).fetchall()
+        return dict(zip(NAMES, rows[0], strict=True)) if rows else None
+
     async def many(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         assert self.raw is not None
         rows = self.raw.execute(dialect.sqlite_sql(sql), args).fetchall()
@@ -121,6 +146,15 @@ class Lite:
         assert self.raw is not None
         row = self.raw.execute(dialect.sqlite_sql(sql), args).fetchone()
         return None if row is None else row[0]
+
+
+async def _body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 async def _respond(send: Any, status: int, body: bytes) -> None:
@@ -158,17 +192,47 @@ def create_app() -> Any:
             await _lifespan(db, receive, send)
             return
         path: str = scope["path"]
-        if scope["method"] != "GET" or not path.startswith(PREFIX):
+        method = scope["method"]
+        if not path.startswith(PREFIX):
             await _respond(send, 404, b'{"code":404}')
             return
         rest = path[len(PREFIX) :]
         if rest in ("", "/"):
-            await _list(scope, send)
+            if method == "POST":
+                await _create(receive, send)
+            else:
+                await _list(scope, send)
             return
-        row = await db.one(GET_SQL, project_id, unquote(rest[1:]))
+        ref = unquote(rest[1:])
+        if method == "PUT":
+            body = decode(await _body(receive))
+            metadata = encode(body.get("metadata") or {}).decode()
+            row = await db.write(UPDATE_SQL, project_id, ref, body.get("name"), metadata, now_ms())
+        else:
+            row = await db.one(
+                GET_SQL if ref.startswith("cust_") else BY_SOURCE_SQL, project_id, ref
+            )
         if row is None:
             await _respond(send, 404, b'{"code":404}')
             return
+        await _respond(send, 200, encode(row))
+
+    async def _create(receive: Any, send: Any) -> None:
+        body = decode(await _body(receive))
+        address = body.get("address") or {}
+        row = await db.write(
+            INSERT_SQL,
+            project_id,
+            customer_id(),
+            body.get("source_id"),
+            body.get("name"),
+            body.get("email"),
+            bool(address),
+            address.get("city"),
+            address.get("country"),
+            encode(body.get("metadata") or {}).decode(),
+            now_ms(),
+        )
         await _respond(send, 200, encode(row))
 
     async def _list(scope: dict[str, Any], send: Any) -> None:

@@ -245,11 +245,28 @@ def lua_script(
     ids_file: Path | None = None,
     path_prefix: str = "",
     post_prefix: str | None = None,
+    put: bool = False,
 ) -> str:
-    """A wrk script: fixed headers; with `ids_file`, GET path_prefix + a random id per request;
-    with `post_prefix`, POST /v1/customers with a new source_id per request; else a static GET."""
+    """A wrk script: fixed headers; with `ids_file`, GET path_prefix + a random id per request
+    (with `put`, PUT a new name and metadata to it); with `post_prefix`, POST /v1/customers
+    with a new source_id per request; else a static GET."""
     lines = [f"wrk.headers[{_lua_str(k)}] = {_lua_str(v)}" for k, v in headers.items()]
-    if ids_file is not None:
+    if ids_file is not None and put:
+        lines += [
+            'wrk.headers["Content-Type"] = "application/json"',
+            "local ids = {}",
+            f"for line in io.lines({_lua_str(str(ids_file))}) do ids[#ids + 1] = line end",
+            "math.randomseed(os.time())",
+            "local n = 0",
+            "request = function()",
+            "  n = n + 1",
+            '  local body = \'{"name":"Renamed \' .. n .. \'","metadata":{"plan":"pro",'
+            "\"lifetime_orders\":' .. n .. '}}'",
+            f"  return wrk.format('PUT', {_lua_str(path_prefix)} .. ids[math.random(#ids)],"
+            " nil, body)",
+            "end",
+        ]
+    elif ids_file is not None:
         lines += [
             "local ids = {}",
             f"for line in io.lines({_lua_str(str(ids_file))}) do ids[#ids + 1] = line end",
@@ -261,10 +278,14 @@ def lua_script(
     elif post_prefix is not None:
         lines += [
             'wrk.headers["Content-Type"] = "application/json"',
+            # A fresh run id per wrk run: every run (warm-up, rounds, each server) creates.
+            'local uuid = io.open("/proc/sys/kernel/random/uuid")',
+            'local run = uuid:read("*l"):sub(1, 8) .. "-"',
+            "uuid:close()",
             "local n = 0",
             "request = function()",
             "  n = n + 1",
-            f"  local sid = {_lua_str(post_prefix)} .. n",
+            f"  local sid = {_lua_str(post_prefix)} .. run .. n",
             '  local body = \'{"source_id":"\' .. sid .. \'","name":"Bench Customer \' .. n'
             ' .. \'","email":"\' .. sid .. \'@example.com","address":{"city":"Warsaw",'
             '"country":"PL"},"metadata":{"plan":"pro","lifetime_orders":3}}\'',

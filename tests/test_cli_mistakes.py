@@ -106,6 +106,13 @@ class TestSettings:
         result = run(tmp_path, "serve", PATRONS_DATABASE_URL="sqlite:///:memory:")
         one_line(result, "PATRONS_DATABASE_URL", "in-memory", "sqlite:///patrons.db", code=2)
 
+    def test_non_number_port_in_the_database_url(self, tmp_path) -> None:
+        url = "postgresql://shop:hunter2@db:fivefourthree/shop"
+        line = one_line(
+            run(tmp_path, "worker", PATRONS_DATABASE_URL=url), "PATRONS_DATABASE_URL", code=2
+        )
+        assert "hunter2" not in line
+
     def test_unknown_database_scheme_is_refused_with_the_password_masked(self, tmp_path) -> None:
         result = run(tmp_path, "worker", PATRONS_DATABASE_URL="mysql://shop:hunter2@db/shop")
         line = one_line(result, "PATRONS_DATABASE_URL", "postgresql://", code=2)
@@ -149,7 +156,8 @@ class TestDatabase:
         needs_pg()
         name = "patrons_created_" + secrets.token_hex(4)
         port = _free_port()
-        env = {**os.environ, "PATRONS_DATABASE_URL": pg_url(name)}
+        # A password in the URL (ignored by a trust-auth server) must never be printed.
+        env = {**os.environ, "PATRONS_DATABASE_URL": pg_url(name, password="hunter2")}
         log = tmp_path / "serve.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -172,6 +180,10 @@ class TestDatabase:
             process.terminate()
             process.wait(timeout=10)
             drop_pg(name)
+        log_text = log.read_text()
+        assert "hunter2" not in log_text
+        assert ":***@" in log_text  # the start line, masked
+        assert f"/{name})" in log_text
 
     def test_admin_commands_never_create_a_database(self, tmp_path) -> None:
         for command in (

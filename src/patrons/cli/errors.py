@@ -8,6 +8,7 @@ shown only with `patrons --debug …` or `PATRONS_LOG_LEVEL=DEBUG`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any
 
@@ -55,8 +56,13 @@ def explain(exc: BaseException) -> tuple[str, int]:
     )
 
 
+# user:password@ in any URL inside a message (a driver's text may quote one).
+_CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://[^/@:\s]*):[^/@\s]*@", re.I)
+
+
 def fail(exc: BaseException) -> None:
     message, code = explain(exc)
+    message = _CREDENTIALS.sub(r"\1:***@", message)
     print(f"patrons: {message}", file=sys.stderr, flush=True)
     raise SystemExit(code)
 

@@ -41,6 +41,8 @@ class ListQuery:
     # Filter conditions over customer columns, placeholders numbered from $2.
     where: list[str] = field(default_factory=list)
     args: list[Any] = field(default_factory=list)
+    # The date-range filters as (column, op, epoch ms), for counting them cheaply.
+    ranges: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def column(self) -> str:
@@ -81,7 +83,9 @@ def parse(params: dict[str, str]) -> ListQuery:
     for name, (column, op) in _DATE_PARAMS.items():
         raw = params.get(name)
         if raw:
-            q.add(f"{column} {op} {{}}", _date_param(name, raw))
+            ms = _date_param(name, raw)
+            q.add(f"{column} {op} {{}}", ms)
+            q.ranges.append((column, op, ms))
     if params.get("starting_after"):
         q.starting_after = _date_param("starting_after", params["starting_after"])
     q.segment_id = params.get("segment_id") or None
@@ -106,3 +110,19 @@ def cursor_condition(q: ListQuery) -> str | None:
     if q.starting_after is None:
         return None
     return f"created_at {after(q.descending)} {{}}"
+
+
+def created_range_only(q: ListQuery) -> tuple[str, int] | None:
+    """(op, epoch ms) when the only filter is one `created_at` bound (no segment): its `total`
+    can be counted from whichever side of the bound holds fewer customers."""
+    if q.segment_id is None and len(q.where) == 1 and len(q.ranges) == 1:
+        column, op, value = q.ranges[0]
+        if column == "created_at":
+            return op, value
+    return None
+
+
+def sorts_by_filtered_column(q: ListQuery) -> bool:
+    """True when every date-range filter is on the sort column (a page then walks the sort
+    index inside the range); False when another filter could make that walk long."""
+    return len(q.where) == len(q.ranges) and all(c == q.column for c, _, _ in q.ranges)

@@ -255,9 +255,26 @@ async def fetch_page(
     order_by: str,
     limit: int,
     offset: int = 0,
+    filter_first: bool = False,
 ) -> list[Row]:
-    """One page. `where` conditions number their placeholders from $2 ($1 is the project)."""
+    """One page. `where` conditions number their placeholders from $2 ($1 is the project).
+
+    `filter_first`: collect the (few) matching customers' sort keys first, then sort them —
+    for filters whose matches the sort index would reach only after a long walk (a range on
+    `updated_at` while sorting by `created_at`: the two are correlated, so the planner's
+    independence estimate picks the walk and reads most of the table for 11 rows).
+    """
     conditions = " AND ".join(["project_id = $1", *where])
+    if filter_first:
+        return await db.fetch(
+            "WITH m AS MATERIALIZED (SELECT id, created_at, updated_at, source_id FROM customer"
+            f" WHERE {conditions}),"
+            f" p AS (SELECT id FROM m ORDER BY {order_by} LIMIT {int(limit)} OFFSET {int(offset)})"
+            f" SELECT {COLUMNS} FROM customer WHERE project_id = $1"
+            f" AND id IN (SELECT id FROM p) ORDER BY {order_by}",
+            project_id,
+            *args,
+        )
     return await db.fetch(
         f"SELECT {COLUMNS} FROM customer WHERE {conditions} ORDER BY {order_by}"
         f" LIMIT {int(limit)} OFFSET {int(offset)}",
@@ -269,6 +286,38 @@ async def fetch_page(
 async def count(db: DB, *, project_id: str, where: Sequence[str], args: Sequence[Any]) -> int:
     conditions = " AND ".join(["project_id = $1", *where])
     return await db.fetchval(f"SELECT COUNT(*) FROM customer WHERE {conditions}", project_id, *args)
+
+
+async def count_created(
+    db: DB, *, project_id: str, op: str, value: int, from_other_side: bool
+) -> int:
+    """Customers with `created_at <op> value` (op `<` or `>`), exactly. `from_other_side`:
+    counted as the live-customer counter minus the customers on the other side of the bound
+    (one statement, one snapshot) — an index-only count of the smaller side."""
+    if op not in ("<", ">"):
+        raise ValueError(op)
+    if not from_other_side:
+        return await db.fetchval(
+            f"SELECT COUNT(*) FROM customer WHERE project_id = $1 AND created_at {op} $2",
+            project_id,
+            value,
+        )
+    other = ">=" if op == "<" else "<="
+    return await db.fetchval(
+        "SELECT (SELECT COALESCE(SUM(n), 0) FROM customer_counter WHERE project_id = $1)"
+        f" - (SELECT COUNT(*) FROM customer WHERE project_id = $1 AND created_at {other} $2)",
+        project_id,
+        value,
+    )
+
+
+async def created_at_rank(db: DB, *, project_id: str, position: int) -> int | None:
+    """The `created_at` of the customer at `position` in creation order (0 = oldest)."""
+    return await db.fetchval(
+        "SELECT created_at FROM customer WHERE project_id = $1"
+        f" ORDER BY created_at LIMIT 1 OFFSET {max(0, int(position))}",
+        project_id,
+    )
 
 
 async def find_many(db: DB, *, project_id: str, refs: Sequence[str]) -> list[Row]:

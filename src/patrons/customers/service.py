@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -338,6 +340,11 @@ async def set_holdings(
     )
 
 
+# A filtered page whose matches number at most this is read filter-first (see
+# repository.fetch_page): sorting that many keys costs less than the worst index walk.
+FILTER_FIRST_MAX = 20_000
+
+
 async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> CustomerList:
     q = listing.parse(params)
     if q.segment_id is not None:
@@ -346,6 +353,7 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cus
         )
         q.where.append(sql)
         q.args.extend(segment_args)
+    total = await _total(db, project_id=project_id, q=q)
     where, args = list(q.where), list(q.args)
     cursor = listing.cursor_condition(q)
     if cursor is not None:
@@ -360,6 +368,9 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cus
         order_by=order_by,
         limit=pagination.fetch_size(q.limit),
         offset=pagination.offset(q.page, q.limit),
+        filter_first=bool(q.where)
+        and total <= FILTER_FIRST_MAX
+        and not listing.sorts_by_filtered_column(q),
     )
     page, has_more = pagination.split(rows, q.limit)
     if has_more and cursor is not None and q.column == "created_at" and q.page == 1:
@@ -372,13 +383,56 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cus
             args=args,
             order_by=order_by,
         )
-    if q.where:
-        total = await repository.count(db, project_id=project_id, where=q.where, args=q.args)
-    else:
-        total = await repository.live_count(db, project_id=project_id)
     return CustomerList(
         customers=[customer_to_wire(r) for r in page], total=total, has_more=has_more
     )
+
+
+# Per process: the `created_at` that splits each project's customers in two halves, and when
+# it was read. Only decides which side of a `created_at` bound is counted — both give the
+# exact total — so a stale or missing value costs speed, never correctness.
+_MEDIAN_SECONDS = 300.0
+_MEDIANS: dict[str, tuple[float, int]] = {}
+_MEDIAN_READS: dict[str, asyncio.Task[None]] = {}
+
+
+async def _read_median(db: Database, project_id: str) -> None:
+    try:
+        count = await repository.live_count(db, project_id=project_id)
+        median = await repository.created_at_rank(db, project_id=project_id, position=count // 2)
+        if median is not None:
+            _MEDIANS[project_id] = (time.monotonic(), median)
+    finally:
+        _MEDIAN_READS.pop(project_id, None)
+
+
+def _median_created_at(db: Database, project_id: str) -> int | None:
+    """The cached split point; a stale or missing one is (re)read in the background."""
+    known = _MEDIANS.get(project_id)
+    if (known is None or time.monotonic() - known[0] > _MEDIAN_SECONDS) and (
+        project_id not in _MEDIAN_READS
+    ):
+        _MEDIAN_READS[project_id] = asyncio.get_running_loop().create_task(
+            _read_median(db, project_id)
+        )
+    return None if known is None else known[1]
+
+
+async def _total(db: Database, *, project_id: str, q: listing.ListQuery) -> int:
+    """The list's exact `total`: the live-customer counter unfiltered; an index-only count of
+    the smaller side of a lone `created_at` bound; else an indexed COUNT of the filters."""
+    if not q.where:
+        return await repository.live_count(db, project_id=project_id)
+    bound = listing.created_range_only(q)
+    if bound is not None:
+        op, value = bound
+        median = _median_created_at(db, project_id)
+        if median is not None:
+            larger = value < median if op == ">" else value > median
+            return await repository.count_created(
+                db, project_id=project_id, op=op, value=value, from_other_side=larger
+            )
+    return await repository.count(db, project_id=project_id, where=q.where, args=q.args)
 
 
 async def _whole_millisecond_groups(
