@@ -189,6 +189,47 @@ class TestExportImport:
         assert "ends early" in refused.stderr
         assert api.get("/v1/customers/x").status_code == 200  # rolled back: still there
 
+    def test_an_app_id_of_another_project_is_refused(
+        self, server: Server, project: Project, api: httpx.Client, tmp_path: Path
+    ) -> None:
+        create_customer(api, source_id="mine")
+        file = tmp_path / "p.jsonl"
+        patrons(server.backend.url, "project", "export", project.id, str(file))
+        # The same project under another id: its App ID is taken here (by the original).
+        renamed = tmp_path / "renamed.jsonl"
+        renamed.write_text(file.read_text().replace(project.id, "proj_copy"))
+
+        refused = patrons(server.backend.url, "project", "import", str(renamed), ok=False)
+        assert refused.returncode == 1
+        assert f"App ID {project.app_id} belongs to project {project.id}" in refused.stderr
+        listed = patrons(server.backend.url, "project", "list").stdout
+        assert "proj_copy" not in listed  # nothing of it was written
+
+    def test_the_default_project_stays_default_only_where_there_is_none(
+        self, server: Server, other_kind: Backend, tmp_path: Path
+    ) -> None:
+        listed = patrons(server.backend.url, "project", "list").stdout
+        default = next(line.split()[0] for line in listed.splitlines() if line.endswith("yes"))
+        file = tmp_path / "default.jsonl"
+        patrons(server.backend.url, "project", "export", default, str(file))
+
+        patrons(other_kind.url, "project", "import", str(file))
+        there = patrons(other_kind.url, "project", "list").stdout
+        assert any(line.startswith(default) and line.endswith("yes") for line in there.splitlines())
+
+        renamed = tmp_path / "renamed.jsonl"
+        renamed.write_text(file.read_text().replace(default, "proj_second"))
+        key = next(
+            json.loads(line)["row"]["app_id"]
+            for line in file.read_text().splitlines()
+            if '"table":"api_key"' in line
+        )
+        renamed.write_text(renamed.read_text().replace(key, "second-app-id"))
+        patrons(other_kind.url, "project", "import", str(renamed))
+        there = patrons(other_kind.url, "project", "list").stdout
+        second = next(line for line in there.splitlines() if line.startswith("proj_second"))
+        assert not second.endswith("yes")
+
     def test_not_an_export_and_unknown_project_get_one_line(
         self, server: Server, tmp_path: Path
     ) -> None:
