@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 import patrons.testing
 from patrons.testing import server
@@ -88,6 +89,18 @@ class TestContextManager:
             pass
         assert (tmp_path / "patrons.db").exists()
         assert running.log_path.parent == tmp_path
+
+    def test_settings_come_from_its_arguments_not_the_callers_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("PATRONS_RATE_LIMIT_API_CALLS", "1")  # would refuse the 2nd call
+        with server(PATRONS_MAX_BODY_BYTES="100") as running:
+            project = running.new_project()
+            url = running.base_url + "/v1/customers"
+            for _ in range(3):
+                assert httpx.get(url, headers=project.headers).status_code == 200
+            big = httpx.post(url, headers=project.headers, json={"name": "x" * 200})
+            assert big.status_code == 413
 
     def test_the_package_exports_what_the_readme_shows(self) -> None:
         assert set(patrons.testing.__all__) == {"PatronsProject", "PatronsServer", "server"}

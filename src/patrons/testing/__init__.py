@@ -186,16 +186,18 @@ def server(
     """A real Patrons server on a temporary SQLite file and a free port, stopped on exit.
 
     `directory` keeps the database and the server log there (default: a temporary directory,
-    removed on exit). Keyword arguments are extra environment variables for the server, e.g.
-    `PATRONS_AUTH_CACHE_SECONDS="0"`.
+    removed on exit). Keyword arguments are the server's PATRONS_* settings, e.g.
+    `PATRONS_AUTH_CACHE_SECONDS="0"`; those of the calling environment are not passed on.
     """
     owned = directory is None
     where = Path(tempfile.mkdtemp(prefix="patrons-")) if directory is None else Path(directory)
     where.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{where / 'patrons.db'}"
     app_id, app_token = "test-app-" + secrets.token_hex(4), secrets.token_hex(16)
+    # Hermetic: PATRONS_* settings of the calling shell (a team's own CI may set some) do not
+    # reach the server; pass what it should have as keyword arguments.
     full_env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("PATRONS_")},
         "PATRONS_DATABASE_URL": database_url,
         "PATRONS_APP_ID": app_id,
         "PATRONS_APP_TOKEN": app_token,
