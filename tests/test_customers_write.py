@@ -36,14 +36,7 @@ class TestCreate:
         assert c["birthdate"] == "1990-12-10"
         assert c["birthday"] is None
         assert "description" not in c  # non-nullable on the wire: unset means absent
-        assert c["address"] == {
-            "city": "London",
-            "state": None,
-            "line_1": "12 Byron St",
-            "line_2": None,
-            "country": "GB",
-            "postal_code": None,
-        }
+        assert c["address"] == {"city": "London", "line_1": "12 Byron St", "country": "GB"}
         assert c["metadata"] == {"tier": "gold", "score": 3, "tags": ["a"], "nested": {"x": None}}
         assert c["system_metadata"] == {}
         assert ISO_MS.match(c["created_at"])
@@ -139,14 +132,32 @@ class TestUpdate:
 
     def test_address_merges_by_key(self, api, customer) -> None:
         body = api.put("/v1/customers/u-1", json={"address": {"city": "Bath", "state": None}})
-        assert body.json()["address"] == {
-            "city": "Bath",
-            "state": None,
-            "line_1": None,
-            "line_2": None,
-            "country": None,
-            "postal_code": None,
-        }
+        assert body.json()["address"] == {"city": "Bath", "state": None}
+        body = api.put("/v1/customers/u-1", json={"address": {"line_1": "1 Royal Cres"}})
+        assert body.json()["address"] == {"city": "Bath", "state": None, "line_1": "1 Royal Cres"}
+
+    def test_address_keys_exactly_as_sent_nulls_included(self, api) -> None:
+        c = api.post(
+            "/v1/customers", json={"source_id": "a-1", "address": {"city": "NY", "country": "US"}}
+        ).json()
+        assert c["address"] == {"city": "NY", "country": "US"}
+        body = api.put("/v1/customers/a-1", json={"address": {"city": None, "country": None}})
+        assert body.json()["address"] == {"city": None, "country": None}
+        assert api.get("/v1/customers/a-1").json()["address"] == {"city": None, "country": None}
+
+    def test_address_after_null_starts_again(self, api, customer) -> None:
+        assert api.put("/v1/customers/u-1", json={"address": None}).json()["address"] is None
+        body = api.put("/v1/customers/u-1", json={"address": {"country": "PL"}}).json()
+        assert body["address"] == {"country": "PL"}
+
+    def test_upsert_merges_address_keys(self, api, customer) -> None:
+        body = api.post(
+            "/v1/customers", json={"source_id": "u-1", "address": {"postal_code": "BA1"}}
+        ).json()
+        assert body["address"] == {"city": "London", "state": "LDN", "postal_code": "BA1"}
+
+    def test_without_address_it_is_null(self, api) -> None:
+        assert api.post("/v1/customers", json={"source_id": "n-1"}).json()["address"] is None
 
     def test_null_address_clears_it(self, api, customer) -> None:
         assert api.put("/v1/customers/u-1", json={"address": None}).json()["address"] is None

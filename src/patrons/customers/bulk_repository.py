@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from patrons.customers.repository import assignment
 from patrons.db.database import Conn, Row
 from patrons.db.tables import CUSTOMER_COLUMNS
 
@@ -34,6 +35,7 @@ async def upsert_staged(
     groups: Sequence[Sequence[str]],
     merge_metadata: bool,
     now: int,
+    replace: bool = False,
 ) -> list[list[Row]]:
     """COPY `(ord, grp, id, source_id, *WRITABLE, created_at)` records into a staging table
     (dropped at the end), then per group insert its rows in `ord` order, updating the group's
@@ -51,6 +53,8 @@ async def upsert_staged(
         for column in set_columns:
             if column == "metadata" and merge_metadata:
                 sets.append("metadata = customer.metadata || EXCLUDED.metadata")
+            elif column == "address_keys" and not replace:
+                sets.append(assignment(column, "EXCLUDED.address_keys"))
             else:
                 sets.append(f"{column} = EXCLUDED.{column}")
         sets.append("updated_at = $2")
@@ -109,10 +113,15 @@ async def update_many(
     set_columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     now: int,
+    replace: bool = False,
 ) -> None:
-    """Existing customers, each `(*values of set_columns, id)`."""
+    """Existing customers, each `(*values of set_columns, id)`; `address_keys` merges unless
+    the rows `replace` the customers whole (CSV)."""
     n = len(set_columns)
-    sets = ", ".join(f"{c} = ${i + 1}" for i, c in enumerate(set_columns))
+    sets = ", ".join(
+        f"{c} = ${i + 1}" if replace else assignment(c, f"${i + 1}")
+        for i, c in enumerate(set_columns)
+    )
     await conn.executemany(
         f"UPDATE customer SET {sets}, updated_at = ${n + 1}"
         f" WHERE project_id = ${n + 2} AND id = ${n + 3}",

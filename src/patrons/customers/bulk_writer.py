@@ -28,7 +28,7 @@ from patrons.db import dialect
 from patrons.db.database import Conn, kind_of
 from patrons.segments import membership
 
-_DEFAULTS: dict[str, Any] = {"address_set": False, "metadata": {}}
+_DEFAULTS: dict[str, Any] = {"address_set": False, "address_keys": 0, "metadata": {}}
 REPLACE, PATCH, MERGE_METADATA = "replace", "patch", "merge_metadata"
 
 
@@ -62,7 +62,10 @@ def dedupe(rows: list[RowWrite], mode: str) -> list[RowWrite]:
         elif mode == REPLACE:
             first.changes = row.changes
         else:
+            keys = first.changes.get("address_keys", 0) if row.changes.get("address_set") else 0
             first.changes.update(row.changes)
+            if "address_keys" in row.changes:  # the address keys of both rows (see wire.py)
+                first.changes["address_keys"] = row.changes["address_keys"] | keys
         first.merged_rows.append(row.row_no)
     return out
 
@@ -132,6 +135,7 @@ async def _upsert_staged(
         groups=list(groups),
         merge_metadata=mode == MERGE_METADATA,
         now=now,
+        replace=mode == REPLACE,
     )
     for group, results in enumerate(written):
         by_source = {r["source_id"]: r for r in results if r["source_id"] is not None}
@@ -179,7 +183,12 @@ async def _look_up_then_write(
         await bulk_repository.insert_many(conn, project_id=project_id, rows=inserts)
     for set_columns, params in updates.items():
         await bulk_repository.update_many(
-            conn, project_id=project_id, set_columns=set_columns, rows=params, now=now
+            conn,
+            project_id=project_id,
+            set_columns=set_columns,
+            rows=params,
+            now=now,
+            replace=mode == REPLACE,
         )
 
 

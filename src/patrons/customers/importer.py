@@ -15,6 +15,7 @@ from patrons.core import limits
 from patrons.core.errors import InvalidPayload
 from patrons.customers.bulk_repository import WRITABLE
 from patrons.customers.bulk_writer import RowWrite
+from patrons.customers.wire import address_mask
 
 _STANDARD = {
     "source_id": "source_id",
@@ -107,6 +108,8 @@ def to_row_write(mapping: Mapping, fields: list[str], row_no: int) -> RowWrite |
                 )
             changes[column] = value
     changes["address_set"] = any(changes[c] is not None for c in _ADDRESS)
+    # A CSV row replaces the customer: its address carries the address columns it fills.
+    changes["address_keys"] = address_mask(c for c in _ADDRESS if changes[c] is not None)
     changes["metadata"] = metadata
     return RowWrite(row_no=row_no, source_id=source_id, changes=changes)
 

@@ -31,6 +31,18 @@ async def get_by_source_id(db: DB, *, project_id: str, source_id: str) -> Row | 
     )
 
 
+def assignment(column: str, value: str) -> str:
+    """`column = value` in an UPDATE (or ON CONFLICT DO UPDATE) of customer. `address_keys`
+    merges: the keys sent now join those sent before, unless the address was null (then
+    they replace them) — the right-hand side reads the row as it was."""
+    if column == "address_keys":
+        return (
+            f"address_keys = CASE WHEN customer.address_set"
+            f" THEN customer.address_keys | {value} ELSE {value} END"
+        )
+    return f"{column} = {value}"
+
+
 def _also(also: str) -> str:
     """Extra RETURNING columns: `also` is a boolean SQL expression returned as auto_segments."""
     return f", {also} AS auto_segments" if also else ""
@@ -65,7 +77,7 @@ async def upsert_by_source_id(
     sets = []
     for column, value in changes.items():
         args.append(value)
-        sets.append(f"{column} = ${len(args)}")
+        sets.append(assignment(column, f"${len(args)}"))
     return await conn.fetchrow(
         f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks})"
         f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(sets)}"
@@ -89,7 +101,7 @@ async def update(
     sets = []
     for column, value in changes.items():
         args.append(value)
-        sets.append(f"{column} = ${len(args)}")
+        sets.append(assignment(column, f"${len(args)}"))
     return await conn.fetchrow(
         f"UPDATE customer SET {', '.join(sets)} WHERE project_id = $1 AND {_target_sql(by, '$2')}"
         f" RETURNING {COLUMNS}{_also(also)}",
@@ -146,7 +158,7 @@ def _recorded_sql(
     assignments = []
     for column in sets:
         n += 1
-        assignments.append(f"{column} = ${n}")
+        assignments.append(assignment(column, f"${n}"))
     slot = f"${n + 1}"
     guard = " WHERE NOT g.auto_segments" if guarded else ""
     if how == "update":

@@ -44,12 +44,14 @@ class CustomerCreate(CustomerUpdate):
 
 
 class Address(Struct):
-    city: str | None
-    state: str | None
-    line_1: str | None
-    line_2: str | None
-    country: str | None
-    postal_code: str | None
+    """The keys that were sent, with their last values (null included); the rest left out."""
+
+    city: str | UnsetType | None = UNSET
+    state: str | UnsetType | None = UNSET
+    line_1: str | UnsetType | None = UNSET
+    line_2: str | UnsetType | None = UNSET
+    country: str | UnsetType | None = UNSET
+    postal_code: str | UnsetType | None = UNSET
 
 
 def _raw(value: Any) -> Raw:

@@ -25,8 +25,8 @@ from patrons.customers.schemas import (
     CustomerList,
     CustomerUpdate,
 )
+from patrons.customers.wire import ADDRESS_BITS, customer_to_wire
 from patrons.customers.wire import ADDRESS_COLUMNS as _ADDRESS_COLUMNS
-from patrons.customers.wire import customer_to_wire
 from patrons.db import dialect
 from patrons.db.database import Conn, Database, Row, kind_of
 from patrons.segments import membership
@@ -47,12 +47,18 @@ def column_changes(body: CustomerUpdate) -> dict[str, Any]:
     if address is None:
         changes["address_set"] = False
         changes.update(dict.fromkeys(_ADDRESS_COLUMNS))
+        changes["address_keys"] = 0
     elif address is not UNSET:
         changes["address_set"] = True
+        mask = 0
         for name, column in zip(ADDRESS_FIELDS, _ADDRESS_COLUMNS, strict=True):
             value = getattr(address, name)
             if value is not UNSET:
                 changes[column] = value
+                mask |= ADDRESS_BITS[column]
+        # Written as is by an insert; merged by an update (repository.assignment): added to
+        # the keys already sent, or replacing them when the address was null.
+        changes["address_keys"] = mask
     if body.metadata is not UNSET:
         changes["metadata"] = body.metadata or {}
     return changes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -21,6 +21,28 @@ from patrons.customers.schemas import (
 )
 
 ADDRESS_COLUMNS = tuple(f"address_{name}" for name in ADDRESS_FIELDS)
+# `address_keys` bits: bit i set = ADDRESS_FIELDS[i] was sent. All six: rows (and event
+# snapshots) from before the column.
+ADDRESS_BITS = {column: 1 << i for i, column in enumerate(ADDRESS_COLUMNS)}
+ALL_ADDRESS_KEYS = (1 << len(ADDRESS_COLUMNS)) - 1
+
+
+def address_mask(columns: Iterable[str]) -> int:
+    """The `address_keys` value for these address columns."""
+    mask = 0
+    for column in columns:
+        mask |= ADDRESS_BITS[column]
+    return mask
+
+
+def _address(row: Mapping[str, Any]) -> Address:
+    try:
+        mask = row["address_keys"]
+    except (KeyError, IndexError):  # a snapshot from before the column
+        mask = ALL_ADDRESS_KEYS
+    if mask == ALL_ADDRESS_KEYS:
+        return Address(*(row[c] for c in ADDRESS_COLUMNS))
+    return Address(*(row[c] if mask & bit else UNSET for c, bit in ADDRESS_BITS.items()))
 
 
 def _holding(row: Mapping[str, Any], column: str, empty: Raw) -> Raw:
@@ -58,7 +80,7 @@ def customer_to_wire(row: Mapping[str, Any]) -> Customer:
         phone=_text(row["phone"]),
         birthdate=row["birthdate"],
         birthday=row["birthday"],
-        address=Address(*(row[c] for c in ADDRESS_COLUMNS)) if row["address_set"] else None,
+        address=_address(row) if row["address_set"] else None,
         summary=_holding(row, "summary", EMPTY_SUMMARY),
         loyalty=_holding(row, "loyalty", EMPTY_LOYALTY),
         referrals=_holding(row, "referrals", EMPTY_REFERRALS),

@@ -81,6 +81,10 @@ def _customer_columns() -> list[sa.Column]:
         sa.Column("metadata", Json, nullable=False, server_default="{}"),
         sa.Column("created_at", Millis, nullable=False),
         sa.Column("updated_at", Millis, nullable=True),
+        # Which address keys were ever sent (bit i = ADDRESS_FIELDS[i]: city, state, line_1,
+        # line_2, country, postal_code): the wire `address` carries exactly those. Rows from
+        # before the column show all six (63), as they always did.
+        sa.Column("address_keys", sa.Integer, nullable=False, server_default="63"),
     ]
 
 
