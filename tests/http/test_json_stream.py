@@ -38,7 +38,13 @@ def _split(body: bytes, cuts: list[int], **kwargs: Any) -> list[tuple[str | None
     for a, b in itertools.pairwise(edges):
         out += splitter.feed(body[a:b])
     splitter.close()
-    return [(key, msgspec.json.decode(raw)) for key, raw in out]
+    got: list[tuple[str | None, Any]] = []
+    for key, raw, elements in out:
+        if elements:
+            got += [(key, value) for value in msgspec.json.decode(b"[" + raw + b"]")]
+        else:
+            got.append((key, msgspec.json.decode(raw)))
+    return got
 
 
 @settings(max_examples=300, deadline=None)
@@ -98,5 +104,12 @@ def test_memory_holds_one_element_not_the_body() -> None:
     splitter.feed(b"[")
     item = b'{"source_id": "' + b"s" * 100 + b'"},'
     for _ in range(10_000):
-        assert len(splitter.feed(item)) in (0, 1)
+        assert len(splitter.feed(item * 3)) in (0, 1)
         assert len(splitter.buf) < 4 * len(item)
+
+
+def test_elements_deeper_than_the_fast_path_still_split() -> None:
+    deep = [{"a": {"b": {"c": {"d": [1, {"e": "}]"}]}}}}, "x,", 3, [[[[[]]]]]]
+    body = msgspec.json.encode(deep * 3)
+    for size in (1, 7, 64, len(body)):
+        assert _split(body, list(range(0, len(body), size))) == [(None, v) for v in deep * 3]

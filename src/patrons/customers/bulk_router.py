@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from typing import IO, Any
@@ -52,36 +53,45 @@ def _spool() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=4 << 20)
 
 
-def _invalid(exc: msgspec.MsgspecError, path: str) -> InvalidPayload:
-    """msgspec's error about one streamed piece, placed at `path` in the whole body."""
+def _invalid(exc: msgspec.MsgspecError, *, prefix: str, first: int = 0) -> InvalidPayload:
+    """msgspec's error about a piece decoded as `[…]`, placed in the whole body: under
+    `prefix`, its element index shifted by the `first` element of the piece."""
     message = str(exc)
-    if " - at `$" in message:
-        message = message.replace(" - at `$", f" - at `${path}", 1)
+    at = _INDEX.search(message)
+    if at is not None:
+        index = int(at.group(1)) + first
+        message = message[: at.start()] + f" - at `${prefix}[{index}]" + message[at.end() :]
+    elif " - at `$" in message:
+        message = message.replace(" - at `$", f" - at `${prefix}", 1)
     else:
-        message += f" - at `${path}`"
+        message += f" - at `${prefix}`"
     return InvalidPayload(validation_details(msgspec.ValidationError(message)))
+
+
+_INDEX = re.compile(r" - at `\$\[(\d+)\]")
 
 
 @post("/bulk/async", status_code=202)
 async def update_customers_in_bulk(
     request: Request, db: Database, project: Project
 ) -> AsyncActionCreated:
-    """The body is read as a stream (http/json_stream.py): each item is validated and stored
-    as one JSON line as it arrives, so memory holds one item, not the body."""
+    """The body is read as a stream (http/json_stream.py): items are validated and stored as
+    JSON lines as they arrive, so memory holds a piece of the body, never all of it."""
     with _spool() as lines:
         lines.write(b'"bulk"\n')
         count = 0
-        async for key, raw in json_pieces(request):
+        async for key, raw, _ in json_pieces(request):
             if key is not None:
                 raise InvalidPayload("Payload: Expected `array`, got `object`")
             try:
-                item = msgspec.json.decode(raw, type=BulkItem)
+                items = msgspec.json.decode(b"[" + raw + b"]", type=list[BulkItem])
             except msgspec.MsgspecError as exc:
-                raise _invalid(exc, f"[{count}]") from None
+                raise _invalid(exc, prefix="", first=count) from None
             # An empty source_id is a valid string on the wire: that row fails in the job's
             # result (`errors[]`), the others are written. Field limits are checked per row.
-            lines.write(msgspec.json.encode(item) + b"\n")
-            count += 1
+            for item in items:
+                lines.write(msgspec.json.encode(item) + b"\n")
+            count += len(items)
         if not count:
             raise InvalidPayload("Property . must NOT have fewer than 1 items")
         return await _enqueue(request, db, project, BULK_UPDATE, lines)
@@ -91,24 +101,25 @@ async def update_customers_in_bulk(
 async def update_customers_metadata_in_bulk(
     request: Request, db: Database, project: Project
 ) -> AsyncActionCreated:
-    """`source_ids` is read as a stream (one id at a time); `metadata` is read whole (it is
-    bounded by the field limits) and becomes the payload's header row."""
+    """`source_ids` is read as a stream; `metadata` is read whole (it is bounded by the field
+    limits) and becomes the payload's header row."""
     metadata: dict[str, Any] | None = None
     with _spool() as ids, _spool() as payload:
         count = 0
-        async for key, raw in json_pieces(request, stream_key="source_ids"):
-            if key == "source_ids":
+        async for key, raw, elements in json_pieces(request, stream_key="source_ids"):
+            if key == "source_ids" and elements:
                 try:
-                    source_id = msgspec.json.decode(raw, type=str)
+                    source_ids = msgspec.json.decode(b"[" + raw + b"]", type=list[str])
                 except msgspec.MsgspecError as exc:
-                    raise _invalid(exc, f".source_ids[{count}]") from None
-                ids.write(msgspec.json.encode(source_id) + b"\n")
-                count += 1
+                    raise _invalid(exc, prefix=".source_ids", first=count) from None
+                for source_id in source_ids:
+                    ids.write(msgspec.json.encode(source_id) + b"\n")
+                count += len(source_ids)
             elif key == "metadata":
                 try:
                     metadata = msgspec.json.decode(raw, type=dict[str, Any])
                 except msgspec.MsgspecError as exc:
-                    raise _invalid(exc, ".metadata") from None
+                    raise _invalid(exc, prefix=".metadata") from None
             elif key is None:
                 raise InvalidPayload("Payload: Expected `object`, got `array`")
         if metadata is None:

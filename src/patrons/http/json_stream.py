@@ -22,15 +22,37 @@ from patrons.core.errors import InvalidPayload, UnsupportedMediaType
 
 # A whole string, a lone quote (a string cut by the end of the data so far), or structure.
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{},:]')
+
+
+_STRING = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
+
+
+def _nested(inner: bytes) -> bytes:
+    """An object or array whose members are plain text, strings or `inner` values."""
+    body = rb'(?:[^"{}\[\]]++|' + _STRING + (b"|" + inner if inner else b"") + rb")*+"
+    return rb"(?:\{" + body + rb"\}|\[" + body + rb"\])"
+
+
+# The fast path: a run of whole elements (each nested up to three levels), each followed by
+# its `,`, matched in one C-speed call and handed back as one piece. What is left (the last
+# element, one cut by the end of the data, a deeper or malformed one) goes through the token
+# scanner, which also enforces the depth limit.
+_RUN = re.compile(
+    rb"(?:\s*+(?:" + _nested(_nested(_nested(b""))) + b"|" + _STRING + rb'|[^\s,\]\[{}"]++)\s*+,)++'
+)
+
+_BLANK = re.compile(rb"\s*+\Z")
+Piece = tuple[str | None, bytes, bool]
 _OPEN = frozenset(b"[{")
 _CLOSE = {ord("]"): ord("["), ord("}"): ord("{")}
 TOO_DEEP = f"Payload must NOT be nested more than {limits.JSON_MAX_DEPTH} levels deep"
 
 
 class Splitter:
-    """Incremental splitter (see the module doc). `feed` returns `(key, raw)` pairs: for an
-    element of the streamed array `key` is `stream_key` (None for a top-level array); for a
-    whole member of a top-level object, its key (decoded)."""
+    """Incremental splitter (see the module doc). `feed` returns `(key, raw, elements)`:
+    elements of the streamed array come as `(stream_key, b"e1, e2, …", True)` — one or more
+    whole elements separated by commas (decode `b"[" + raw + b"]"`); `stream_key` is None for a
+    top-level array. A whole member of a top-level object comes as `(its key, value, False)`."""
 
     def __init__(self, *, stream_key: str | None = None, max_piece: int) -> None:
         self.stream_key = stream_key
@@ -44,8 +66,8 @@ class Splitter:
         self.expect_key = False
         self.member_from = 0  # where the current member began (after `{` or `,`)
         self.closed_at: int | None = None  # the top-level value's end
-        self.streamed = 0  # elements handed back so far
         self.may_be_empty = False  # the streamed array has no element yet (`[]` is fine)
+        self.fresh = False  # scanning stands at the start of a streamed element
 
     def _keep(self) -> int:
         """The earliest byte still needed: the element or value being read, else the member
@@ -56,7 +78,7 @@ class Splitter:
             return min(self.pos, self.member_from)
         return self.pos
 
-    def feed(self, data: bytes) -> list[tuple[str | None, bytes]]:
+    def feed(self, data: bytes) -> list[Piece]:
         if self.closed_at is not None:  # the value is complete: only whitespace may follow
             if data.strip():
                 raise InvalidPayload("Payload: JSON is malformed: trailing characters")
@@ -67,7 +89,7 @@ class Splitter:
         self.member_from -= keep
         if self.start is not None:
             self.start -= keep
-        out: list[tuple[str | None, bytes]] = []
+        out: list[Piece] = []
         self._scan(out)
         held = len(self.buf) - (self.start if self.start is not None else self.pos)
         if held > self.max_piece:
@@ -86,10 +108,24 @@ class Splitter:
             raise InvalidPayload("Payload: JSON is malformed: trailing characters")
 
     # --- scanning ---------------------------------------------------------------------------
-    def _scan(self, out: list[tuple[str | None, bytes]]) -> None:
+    def _scan(self, out: list[Piece]) -> None:
         buf, stack = self.buf, self.stack
-        for match in _TOKEN.finditer(buf, self.pos):
+        pos = self.pos
+        while True:
+            if self.fresh:
+                run = _RUN.match(buf, pos)
+                if run is not None:
+                    out.append((self.stream_key, buf[pos : run.end() - 1], True))
+                    self.may_be_empty = False
+                    self.start = pos = run.end()
+                if _BLANK.match(buf, pos):  # the data so far is used up: stay on the fast path
+                    break
+                self.fresh = False
+            match = _TOKEN.search(buf, pos)
+            if match is None:
+                break
             at, end = match.start(), match.end()
+            pos = end
             char = buf[at]
             if self.closed_at is not None:
                 raise InvalidPayload("Payload: JSON is malformed: trailing characters")
@@ -129,6 +165,7 @@ class Splitter:
                 raise InvalidPayload("Payload: JSON is malformed: unexpected characters")
             if char == 0x5B and self.stream_key is None:  # a top-level array: stream it
                 self.stream_depth, self.start, self.may_be_empty = 1, end, True
+                self.fresh = True
             elif char == 0x7B:
                 self.expect_key, self.member_from = True, end
         elif (
@@ -141,22 +178,21 @@ class Splitter:
             and not self.buf[self.start : at].strip()
         ):
             self.stream_depth, self.start = 2, end  # the streamed member's array
-            self.may_be_empty = True
+            self.may_be_empty = self.fresh = True
         stack.append(char)
         if len(stack) > limits.JSON_MAX_DEPTH:
             raise InvalidPayload(TOO_DEEP)
 
-    def _element(self, at: int, out: list[tuple[str | None, bytes]], *, last: bool) -> None:
+    def _element(self, at: int, out: list[Piece], *, last: bool) -> None:
         assert self.start is not None
         raw = self.buf[self.start : at].strip()
         if raw:
-            out.append((self.stream_key, raw))
-            self.streamed += 1
+            out.append((self.stream_key, raw, True))
         elif not (last and self.may_be_empty):  # `[]` is fine, `[1,]` is not
             raise InvalidPayload("Payload: JSON is malformed: expected an element")
         self.may_be_empty = False
 
-    def _close(self, char: int, at: int, end: int, out: list[tuple[str | None, bytes]]) -> None:
+    def _close(self, char: int, at: int, end: int, out: list[Piece]) -> None:
         stack = self.stack
         if not stack or stack[-1] != _CLOSE[char]:
             raise InvalidPayload("Payload: JSON is malformed: mismatched brackets")
@@ -173,15 +209,16 @@ class Splitter:
         if not stack:
             self.closed_at = end
 
-    def _comma(self, at: int, end: int, out: list[tuple[str | None, bytes]]) -> None:
+    def _comma(self, at: int, end: int, out: list[Piece]) -> None:
         if self.stream_depth and len(self.stack) == self.stream_depth:
             self._element(at, out, last=False)
             self.start = end
+            self.fresh = True
         elif len(self.stack) == 1 and self.stack[0] == 0x7B:
             self._member(at, out)
             self.expect_key, self.member_from = True, end
 
-    def _member(self, at: int, out: list[tuple[str | None, bytes]]) -> None:
+    def _member(self, at: int, out: list[Piece]) -> None:
         """A top-level object's member ends at `at` (its `,` or `}`)."""
         if self.start is not None:  # a whole (not streamed) value
             raw = self.buf[self.start : at].strip()
@@ -189,7 +226,7 @@ class Splitter:
                 raise InvalidPayload("Payload: JSON is malformed: expected a value")
             if self.key is not None and self.key == self.stream_key:
                 raise InvalidPayload(f"Property .{self.key}: Expected array")
-            out.append((self.key, raw))
+            out.append((self.key, raw, False))
         elif self.buf[self.member_from : at].strip():
             raise InvalidPayload("Payload: JSON is malformed: unexpected characters")
         self.start, self.key = None, None
@@ -204,7 +241,7 @@ def is_json(content_type: str | None) -> bool:
 
 async def json_pieces(
     request: Any, *, stream_key: str | None = None, max_piece: int = limits.JSON_PIECE_MAX_BYTES
-) -> AsyncIterator[tuple[str | None, bytes]]:
+) -> AsyncIterator[Piece]:
     """The request body's elements/members as they arrive (see `Splitter`)."""
     content_type = request.headers.get("content-type")
     if not is_json(content_type):
