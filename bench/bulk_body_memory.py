@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from import_csv import HOST, Proc, free_port, kib, tree  # noqa: E402
+from import_csv import HOST, Proc, free_port, kib, tree
 
 BASELINE = r"""
 import os, sys, time, msgspec
