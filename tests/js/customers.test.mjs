@@ -213,7 +213,10 @@ function assertCustomer(c) {
   assert.equal(c.loyalty.points, 0)
   assert.equal(typeof c.referrals, 'object')
   assert.equal(c.referrals.total, 0)
-  assert.equal(typeof c.metadata, 'object')
+  // metadata is absent until the customer has some (the official 2.x suite checks it)
+  if ('metadata' in c) assert.equal(typeof c.metadata, 'object')
+  // non-nullable strings in the docs spec: absent when unset, never null
+  for (const name of ['name', 'description', 'email', 'phone']) assert.notEqual(c[name], null)
 }
 
 function assertCustomerList(page) {
@@ -299,7 +302,7 @@ await step('customers.create: a new customer, every field round-trips', async ()
   assert.equal(ada.address.line_1, '12 Byron St')
   assert.equal(ada.address.country, 'GB')
   assert.equal(ada.address.postal_code, 'N1 1AA')
-  assert.equal(ada.address.state, null)
+  assert.deepEqual(ada.address, { city: 'London', line_1: '12 Byron St', country: 'GB', postal_code: 'N1 1AA' })
   assert.deepEqual(ada.metadata, { tier: 'gold', score: 3, tags: ['a'], nested: { x: 1 } })
   assert.equal(ada.updated_at, null)
   const created = Date.parse(ada.created_at)
@@ -327,9 +330,9 @@ await step('customers.create: {} makes a customer without source_id; upsert by i
   assertCustomer(anon)
   assert.notEqual(anon.id, ada.id)
   assert.equal(anon.source_id, null)
-  assert.equal(anon.name, null)
+  assert.equal(anon.name, undefined)
   assert.equal(anon.address, null)
-  assert.deepEqual(anon.metadata, {})
+  assert.ok(!('metadata' in anon), 'a customer created without metadata has no metadata key')
   const named = await client.customers.create({ id: anon.id, name: 'Known' })
   assert.equal(named.id, anon.id)
   assert.equal(named.name, 'Known')
@@ -394,8 +397,8 @@ await step('customers.update: by source_id (left in the PUT body) and by id; nul
   const cleared = await client.customers.update({ id: ada.id, phone: null, description: null })
   assert.equal(wire.at(-1).body.id, undefined) // the SDK drops `id` from the body
   assert.equal(cleared.id, ada.id)
-  assert.equal(cleared.phone, null)
-  assert.equal(cleared.description, null)
+  assert.equal(cleared.phone, undefined) // cleared: absent, not null
+  assert.equal(cleared.description, undefined)
   assert.equal(cleared.name, 'Ada King')
   ada = cleared
   assert.deepEqual(await client.customers.get(TRICKY), cleared)
@@ -656,8 +659,34 @@ await step('customers.updateMetadataInBulk: keys merged, unknown source_ids upse
   assert.deepEqual(one.metadata, { keep: 1, over: 'new', flag: true, nested: { x: [1, 2] } })
   const two = await client.customers.get('meta-2')
   assert.equal(two.source_id, 'meta-2')
-  assert.equal(two.name, null)
+  assert.equal(two.name, undefined)
   assert.deepEqual(two.metadata, { over: 'new', flag: true, nested: { x: [1, 2] } })
+})
+
+// The official JS 2.x suite (customers.spec.ts) checks these exactly.
+await step('official suite: no metadata after create; metadata {test: null} kept by a bulk update', async () => {
+  const fresh = await client.customers.create({ source_id: 'official-meta', name: 'Fresh' })
+  assert.ok(!('metadata' in fresh))
+  assert.ok(!('metadata' in (await client.customers.get('official-meta'))))
+  const done = await client.customers.updateMetadataInBulk({ source_ids: ['official-meta'], metadata: { test: null } })
+  actionIds.push(done.async_action_id)
+  await waitDone(done.async_action_id)
+  assert.deepEqual((await client.customers.get('official-meta')).metadata, { test: null })
+})
+
+await step('official suite: address in bulk is exactly the keys sent, nulls included', async () => {
+  const first = await client.customers.updateInBulk([
+    { source_id: 'official-addr', address: { city: 'New York', country: 'US' } },
+  ])
+  actionIds.push(first.async_action_id)
+  await waitDone(first.async_action_id)
+  assert.deepEqual((await client.customers.get('official-addr')).address, { city: 'New York', country: 'US' })
+  const second = await client.customers.updateInBulk([
+    { source_id: 'official-addr', address: { city: null, country: null } },
+  ])
+  actionIds.push(second.async_action_id)
+  await waitDone(second.async_action_id)
+  assert.deepEqual((await client.customers.get('official-addr')).address, { city: null, country: null })
 })
 
 await step('customers.importCSV(filePath): multipart upload, rows upserted', async () => {
@@ -700,16 +729,16 @@ await step('customers.importCSV(filePath): multipart upload, rows upserted', asy
   assert.deepEqual(one.metadata, { vip: 'true' })
   const two = await client.customers.get('csv-2')
   assert.equal(two.name, 'Turing, Alan')
-  assert.equal(two.email, null)
+  assert.equal(two.email, undefined)
   assert.equal(two.address, null)
-  assert.deepEqual(two.metadata, {})
+  assert.ok(!('metadata' in two))
   const overwritten = await client.customers.get('meta-1') // a matched row replaces everything
   assert.equal(overwritten.name, 'Overwritten')
   assert.deepEqual(overwritten.metadata, { vip: 'yes' })
 })
 
 await step('asyncActions.get/list: every scheduled action, newest first', async () => {
-  assert.equal(actionIds.length, 4, `actions scheduled by earlier steps: ${actionIds}`)
+  assert.equal(actionIds.length, 7, `actions scheduled by earlier steps: ${actionIds}`)
   const all = await client.asyncActions.list({ limit: 100 })
   assert.equal(all.object, 'list')
   assert.equal(all.data_ref, 'async_actions')
@@ -717,6 +746,9 @@ await step('asyncActions.get/list: every scheduled action, newest first', async 
   assert.deepEqual(all.async_actions.map((a) => a.id), [...actionIds].reverse())
   assert.deepEqual(all.async_actions.map((a) => a.type), [
     'CUSTOMERS.IMPORT_CSV',
+    'CUSTOMERS.BULK_UPDATE', // the official-suite address steps
+    'CUSTOMERS.BULK_UPDATE',
+    'CUSTOMERS.METADATA_UPDATE', // the official-suite metadata step
     'CUSTOMERS.METADATA_UPDATE',
     'CUSTOMERS.BULK_UPDATE',
     'CUSTOMERS.BULK_UPDATE',
@@ -737,7 +769,7 @@ await step('asyncActions.get/list: every scheduled action, newest first', async 
   const none = await client.asyncActions.list({ end_date: '2020-01-01T00:00:00.000Z' })
   assert.deepEqual(none.async_actions, [])
   const later = new Date(Date.now() + 60000).toISOString()
-  assert.equal((await client.asyncActions.list({ end_date: later, limit: 100 })).async_actions.length, 4)
+  assert.equal((await client.asyncActions.list({ end_date: later, limit: 100 })).async_actions.length, 7)
   await rejects(client.asyncActions.list({ end_date: 'not-a-date' }), { code: 400, key: 'invalid_query_params' })
 
   const got = await client.asyncActions.get(actionIds[0])

@@ -165,6 +165,13 @@ class TestCreate:
         assert_zeroed_extras(c)
         assert sdk.customers.get_customer(c.id).id == c.id
 
+    def test_address_keys_as_sent_and_unset_strings_absent_parse(self, sdk: Sdk) -> None:
+        c = create(sdk, source_id="addr-1", address={"city": "New York", "country": "US"})
+        assert (c.address.city, c.address.country, c.address.state) == ("New York", "US", None)
+        got = sdk.customers.get_customer("addr-1")
+        assert got.address.model_fields_set == {"city", "country"}  # the keys as sent
+        assert (got.name, got.email, got.metadata) == (None, None, None)  # absent on the wire
+
     def test_no_body_at_all_is_400(self, sdk: Sdk) -> None:
         # The SDK lets the body be omitted; the spec requires it.
         with pytest.raises(BadRequestException) as info:
