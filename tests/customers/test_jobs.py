@@ -18,7 +18,7 @@ from patrons.async_actions import service as async_actions
 from patrons.async_actions.handlers import Chunk, Job
 from patrons.customers import bulk_writer, repository
 from patrons.customers.bulk_writer import PATCH, RowWrite
-from patrons.customers.jobs import BULK_UPDATE, BulkUpdate
+from patrons.customers.jobs import BULK_UPDATE, METADATA_UPDATE, BulkUpdate
 from patrons.db import database
 from patrons.db.database import Conn, Database, kind_of
 from patrons.db.savepoint import refuses_row
@@ -130,14 +130,16 @@ class TestCreatedAt:
         assert more[0].created_at == NOW + 50  # after the newest, though the clock says NOW
 
 
-# --- two workers, opposite orders (PostgreSQL: concurrent writers) ------------------------------
+# --- whole jobs, run by workers on a database of their own -----------------------------------
 
 ROWS = 3000
 
 
-@pytest.fixture(scope="module")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    made, drop = make_backend("postgresql", Path(tmp_path_factory.mktemp("deadlock")))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def engine_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    made, drop = make_backend(request.param, Path(tmp_path_factory.mktemp("jobs-" + request.param)))
     try:
         yield made.url
     finally:
@@ -145,15 +147,41 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def pg(pg_url: str) -> AsyncIterator[Database]:
+async def engine(engine_url: str) -> AsyncIterator[Database]:
     from patrons import assembly
 
     assembly.install()
-    opened = await database.connect(pg_url, pg_pool_min=1, pg_pool_max=8)
+    opened = await database.connect(engine_url, pg_pool_min=1, pg_pool_max=8)
     try:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def pg(engine: Database) -> Database:
+    if kind_of(engine) != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL (SQLite writes one transaction at a time)")
+    return engine
+
+
+class TestAJobThatCannotRun:
+    async def test_fails_at_once_with_its_reason(self, engine: Database) -> None:
+        async with engine.transaction() as conn:
+            project = await projects.create(conn, name="broken " + secrets.token_hex(3))
+            action_id = await async_actions.enqueue(
+                conn,
+                project_id=project.project_id,
+                type_=METADATA_UPDATE,
+                request_id=None,
+                payload=b'{"not json\n"a"\n',  # its header row (the metadata) is unusable
+            )
+        worker = Worker(engine, handlers=handlers.registered())
+        assert await worker.step()
+        row = await jobs.get(engine, project_id=project.project_id, action_id=action_id)
+        assert row is not None
+        assert (row["status"], row["attempts"]) == ("FAILED", 1)
+        assert "header row cannot be used" in msgspec.json.decode(row["result"])["message"]
 
 
 async def _bulk_job(db: Database, project_id: str, source_ids: list[str], tag: str) -> str:
