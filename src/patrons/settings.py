@@ -110,6 +110,9 @@ class Settings:
     worker_chunk_rows: int = 5000
     # A claimed job whose worker stops heartbeating is picked up again after this long.
     worker_lease_ms: int = 30_000
+    # An idle worker is woken when a job is enqueued; it also looks for work this often (the
+    # fallback, and how expired leases of killed workers are found).
+    worker_poll_seconds: float = 0.5
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # One log line per request (method, route template, status, duration, request id).
@@ -140,6 +143,7 @@ class Settings:
             embedded_worker=_flag(env.get("PATRONS_EMBEDDED_WORKER"), d.embedded_worker),
             worker_chunk_rows=_int("PATRONS_WORKER_CHUNK_ROWS", d.worker_chunk_rows, minimum=1),
             worker_lease_ms=_int("PATRONS_WORKER_LEASE_MS", d.worker_lease_ms, minimum=1),
+            worker_poll_seconds=_float("PATRONS_WORKER_POLL_SECONDS", d.worker_poll_seconds),
             log_level=_choice("PATRONS_LOG_LEVEL", d.log_level, LOG_LEVELS, upper=True),
             log_format=_choice("PATRONS_LOG_FORMAT", d.log_format, LOG_FORMATS, upper=False),
             access_log=_flag(env.get("PATRONS_ACCESS_LOG"), d.access_log),

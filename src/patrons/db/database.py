@@ -103,7 +103,7 @@ def open_sqlite(path: str) -> sqlite3.Connection:
     raw.row_factory = sqlite3.Row
     raw.execute("PRAGMA journal_mode=WAL")
     raw.execute("PRAGMA synchronous=NORMAL")
-    raw.execute("PRAGMA busy_timeout=5000")
+    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     raw.execute("PRAGMA foreign_keys=ON")
     # Checkpoints run from a background task (see checkpoint()) and between a job's chunks
     # (after_bulk_write()), not inside a request.
@@ -115,6 +115,7 @@ def open_sqlite(path: str) -> sqlite3.Connection:
 
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+BUSY_TIMEOUT_MS = 5000
 
 
 class _WriterGate:
@@ -227,21 +228,22 @@ class SqliteDatabase(SqliteConn, Database):
             _fire(self.key, channel)
 
     async def after_bulk_write(self) -> None:
-        """A passive checkpoint on this connection (outside any transaction): it never waits
-        for readers or writers, and lets the next writer restart the WAL from its start."""
-        if self.key is not None and not self.raw.in_transaction:
-            self.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        """Checkpoint the whole WAL and truncate it, between a job's transactions.
 
-    def checkpoint(self) -> None:
-        """WAL checkpoint on a separate connection (call it from a thread)."""
-        if self.path == ":memory:":
+        A passive checkpoint alone let the WAL grow chunk after chunk on this box (every
+        checkpoint complete, the log never restarted). TRUNCATE restarts it; it takes the
+        writer lock, so it runs inside the writer gate, and with no busy wait: when a reader
+        is in the way it gives up at once (the frames are still copied) and the next chunk's
+        checkpoint tries again.
+        """
+        if self.key is None or self.raw.in_transaction:
             return
-        side = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            side.execute("PRAGMA busy_timeout=1000")
-            side.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            side.close()
+        async with self._writing():
+            self.raw.execute("PRAGMA busy_timeout=0")
+            try:
+                self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                self.raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     async def ping(self) -> None:
         self.raw.execute("SELECT 1").fetchone()
