@@ -116,6 +116,7 @@ def open_sqlite(path: str) -> sqlite3.Connection:
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 BUSY_TIMEOUT_MS = 5000
+GATE_TIMEOUT_SECONDS = 30.0
 
 
 class _WriterGate:
@@ -130,9 +131,14 @@ class _WriterGate:
         self._lock = threading.Lock()
 
     async def acquire(self) -> None:
-        delay = 0.0005
+        """Wait for the gate, then "database is locked" after GATE_TIMEOUT_SECONDS as SQLite's
+        busy timeout would (longer than it: the holder may be a big chunk on a slow box)."""
+        delay, waited = 0.0005, 0.0
         while not self._lock.acquire(blocking=False):
+            if waited >= GATE_TIMEOUT_SECONDS:
+                raise sqlite3.OperationalError("database is locked")
             await asyncio.sleep(delay)
+            waited += delay
             delay = min(delay * 2, 0.005)
 
     def release(self) -> None:
@@ -226,6 +232,17 @@ class SqliteDatabase(SqliteConn, Database):
             self._on_commit.add(channel)
         else:
             _fire(self.key, channel)
+
+    def checkpoint(self) -> None:
+        """WAL checkpoint on a separate connection (call it from a thread)."""
+        if self.key is None:
+            return
+        side = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            side.execute("PRAGMA busy_timeout=1000")
+            side.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            side.close()
 
     async def after_bulk_write(self) -> None:
         """Checkpoint the whole WAL and truncate it, between a job's transactions.
