@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.exceptions import MethodNotAllowedException
+
 from patrons import observability
 from patrons.api import fast_lane, idempotency
 from patrons.api.rate_limits import RateLimiter
@@ -27,10 +29,12 @@ from patrons.core.errors import PatronsError, PayloadTooLarge, RouteNotFound, To
 from patrons.db.database import Database
 from patrons.http.errors import send_error, unexpected
 from patrons.http.paths import api_segments, canonical, collapsed, customer_read
+from patrons.http.responses import send_json
 from patrons.oauth.service import BearerAuthenticator
 from patrons.projects.service import Authenticator
 
 Scope = dict[str, Any]
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class Gateway:
@@ -130,7 +134,24 @@ class Gateway:
                     except PatronsError as exc:  # raised only before anything was sent
                         await send_error(send, exc, request_id)
                     return
+        if scope["method"] == "OPTIONS":
+            allow = self._allowed(path)
+            if allow is not None:  # Litestar's own answer lists one handler's methods only
+                await send_json(send, 204, b"", [(b"allow", allow.encode())])
+                return
         await self.app(scope, receive, send)
+
+    def _allowed(self, path: str) -> str | None:
+        """Every method the route at `path` serves (the list a 405 carries), or None when no
+        route has the path. Litestar's router names them when asked for a method none has."""
+        try:
+            self.app.asgi_router.handle_routing(path=path.rstrip("/") or "/", method="TRACE")
+        except MethodNotAllowedException as exc:
+            methods = {m.strip() for m in (exc.headers or {}).get("allow", "").split(",")}
+            return ", ".join(m for m in _METHOD_ORDER if m in methods | {"OPTIONS"})
+        except Exception:
+            return None
+        return None
 
     def _route(self, scope: Scope) -> str:
         """The route template of a request Litestar did not route (refused by auth or a limit,

@@ -29,6 +29,8 @@ _DATE_PARAMS = {
     "updated_at[after]": ("updated_at", ">"),
 }
 _EQUALS = {"email": "email", "city": "address_city", "name": "name"}
+# Filters matched case-insensitively (an expression index serves each): e-mails, as Voucherify.
+_FOLDED = frozenset(("email",))
 
 
 @dataclass(slots=True)
@@ -79,7 +81,10 @@ def parse(params: dict[str, str]) -> ListQuery:
     for name, column in _EQUALS.items():
         value = params.get(name)
         if value is not None and value != "":
-            q.add(f"{column} = {{}}", value)
+            if name in _FOLDED:
+                q.add(f"lower({column}) = lower({{}})", value)
+            else:
+                q.add(f"{column} = {{}}", value)
     for name, (column, op) in _DATE_PARAMS.items():
         raw = params.get(name)
         if raw:

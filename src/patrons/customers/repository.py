@@ -31,6 +31,17 @@ async def get_by_source_id(db: DB, *, project_id: str, source_id: str) -> Row | 
     )
 
 
+async def get_by_email(db: DB, *, project_id: str, email: str) -> Row | None:
+    """The oldest live customer with this e-mail, compared case-insensitively."""
+    return await db.fetchrow(
+        f"SELECT {COLUMNS} FROM customer WHERE project_id = $1 AND lower(email) = lower($2)"
+        " ORDER BY created_at, id LIMIT 1",
+        project_id,
+        email,
+    )
+
+
+# house: cross-project — builds one SET clause for the writers here and in bulk_repository
 def assignment(column: str, value: str) -> str:
     """`column = value` in an UPDATE (or ON CONFLICT DO UPDATE) of customer. `address_keys`
     merges: the keys sent now join those sent before, unless the address was null (then

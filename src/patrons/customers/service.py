@@ -89,6 +89,12 @@ async def resolve(db: Database | Conn, *, project_id: str, ref: str) -> Row | No
     return await repository.get_by_source_id(db, project_id=project_id, source_id=ref)
 
 
+async def resolve_by_email(db: Database | Conn, *, project_id: str, email: str) -> Row | None:
+    """The live customer an e-mail names (the oldest when several share it; matched
+    case-insensitively): how a publication names a customer given by `email` alone."""
+    return await repository.get_by_email(db, project_id=project_id, email=email)
+
+
 async def get_or_raise(db: Database | Conn, *, project_id: str, ref: str) -> Row:
     row = await resolve(db, project_id=project_id, ref=ref)
     if row is None:

@@ -109,6 +109,11 @@ customer = sa.Table(
     sa.Index(None, "project_id", "name"),
 )
 
+# `GET /v1/customers?email=` matches e-mails case-insensitively (as Voucherify's filters do).
+sa.Index(
+    "ix_customer_project_id_lower_email", customer.c.project_id, sa.func.lower(customer.c.email)
+)
+
 # The customer's own columns (everything but the tenant key), in table order: the one list
 # that SELECTs, event snapshots and bulk writes are built from.
 CUSTOMER_COLUMNS: tuple[str, ...] = tuple(

@@ -25,12 +25,12 @@ GENERATE = "CAMPAIGN.VOUCHERS_GENERATE"
 MAX_VOUCHERS_COUNT = 1_000_000
 
 
-def _template(body: CampaignCreate) -> VoucherTemplate:
+def _template(body: CampaignCreate, campaign_type: str) -> VoucherTemplate:
     """The campaign's voucher template, checked so every generated voucher will be valid."""
     template = body.voucher or VoucherTemplate()
-    expected = VOUCHER_TYPE_OF[body.campaign_type]
+    expected = VOUCHER_TYPE_OF[campaign_type]
     if template.type is not None and template.type != expected:
-        raise InvalidPayload(f"Property .voucher.type must be {expected} for {body.campaign_type}")
+        raise InvalidPayload(f"Property .voucher.type must be {expected} for {campaign_type}")
     template.type = expected  # type: ignore[assignment]
     if expected == "DISCOUNT_VOUCHER":
         check_discount(template.discount)
@@ -43,33 +43,48 @@ def _template(body: CampaignCreate) -> VoucherTemplate:
     if template.loyalty_card is not None and (template.loyalty_card.points or 0) < 0:
         raise InvalidPayload("Property .voucher.loyalty_card.points must be >= 0")
     codes.check(template.code_config)
-    template.is_referral_code = body.campaign_type == "REFERRAL_PROGRAM"
+    template.is_referral_code = campaign_type == "REFERRAL_PROGRAM"
     return template
 
 
+# A campaign created without `campaign_type` is the program its voucher type implies.
+_PROGRAM_OF = {"LOYALTY_CARD": "LOYALTY_PROGRAM", "GIFT_VOUCHER": "GIFT_VOUCHERS"}
+# `order` values of GET /v1/campaigns → (column, descending).
+_ORDERS = {
+    "created_at": ("created_at", False),
+    "-created_at": ("created_at", True),
+    "updated_at": ("updated_at", False),
+    "-updated_at": ("updated_at", True),
+}
+
+
 async def create(conn: Conn, *, project_id: str, body: CampaignCreate, origin: Origin) -> Campaign:
+    campaign_type: str | None = body.campaign_type
+    if campaign_type is None:
+        voucher_type = None if body.voucher is None else body.voucher.type
+        campaign_type = _PROGRAM_OF.get(voucher_type or "", "DISCOUNT_COUPONS")
     name = body.name.strip()
     if not name or len(name) > 200:
         raise InvalidPayload("Property .name must be 1 to 200 characters")
-    template = _template(body)
+    template = _template(body, campaign_type)
     count = body.vouchers_count or 0
     if not 0 <= count <= MAX_VOUCHERS_COUNT:
         raise InvalidPayload(f"Property .vouchers_count must be >= 0 and <= {MAX_VOUCHERS_COUNT}")
     if count > codes.space(template.code_config) // 2:
         raise InvalidPayload("Property .vouchers_count is too large for the code_config")
     # Loyalty and referral programs hand out one card/code per customer on demand.
-    kind = body.type or ("AUTO_UPDATE" if body.campaign_type != "DISCOUNT_COUPONS" else "STATIC")
+    kind = body.type or ("AUTO_UPDATE" if campaign_type != "DISCOUNT_COUPONS" else "STATIC")
     now = now_ms()
     values = {
         "id": ids.campaign_id(),
         "name": name,
         "description": body.description,
-        "campaign_type": body.campaign_type,
+        "campaign_type": campaign_type,
         "type": kind,
         "voucher": msgspec.json.encode(template).decode(),
         "auto_join": bool(body.auto_join),
         "join_once": bool(body.join_once)
-        or body.campaign_type in ("LOYALTY_PROGRAM", "REFERRAL_PROGRAM"),
+        or campaign_type in ("LOYALTY_PROGRAM", "REFERRAL_PROGRAM"),
         "vouchers_count": count,
         "start_date": _date(body.start_date, "start_date"),
         "expiration_date": _date(body.expiration_date, "expiration_date"),
@@ -120,8 +135,9 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cam
     limit = pagination.parse_limit(params.get("limit"))
     page = pagination.parse_page(params.get("page"), high=1000)
     order = params.get("order") or "-created_at"
-    if order not in ("created_at", "-created_at"):
-        raise InvalidQueryParams("Property .order must be one of created_at, -created_at")
+    if order not in _ORDERS:
+        raise InvalidQueryParams("Property .order must be one of " + ", ".join(_ORDERS))
+    column, descending = _ORDERS[order]
     campaign_type = params.get("campaign_type") or None
     if campaign_type is not None and campaign_type not in VOUCHER_TYPE_OF:
         raise InvalidQueryParams(
@@ -131,7 +147,8 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cam
         db,
         project_id=project_id,
         campaign_type=campaign_type,
-        descending=order.startswith("-"),
+        order_by=column,
+        descending=descending,
         limit=limit,
         offset=pagination.offset(page, limit),
     )

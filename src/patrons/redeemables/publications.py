@@ -81,11 +81,11 @@ class InvalidCustomer(PatronsError):
     message = "Customer data is missing"
 
 
-def _has_profile_data(customer: CustomerCreate) -> bool:
+def _has_profile_data(customer: CustomerCreate, besides: tuple[str, ...] = ()) -> bool:
     return any(
         getattr(customer, f) is not UNSET
         for f in customer.__struct_fields__
-        if f not in ("id", "source_id")
+        if f not in ("id", "source_id", *besides)
     )
 
 
@@ -94,8 +94,10 @@ async def resolve_customer(
 ) -> Row:
     """The customer named by id (must exist) or source_id (created when new); profile fields
     sent along upsert it, as Voucherify does."""
+    if customer is not None and not customer.id and not customer.source_id and customer.email:
+        return await _by_email(conn, project_id=project_id, customer=customer, origin=origin)
     if customer is None or (not customer.id and not customer.source_id):
-        raise InvalidCustomer("Property .customer must carry an id or a source_id")
+        raise InvalidCustomer("Property .customer must carry an id, a source_id or an email")
     if isinstance(customer.id, str) and customer.id:
         row = await customers.resolve(conn, project_id=project_id, ref=customer.id)
         if row is None or row["id"] != customer.id:
@@ -110,6 +112,24 @@ async def resolve_customer(
         wire = await customers.upsert(conn, project_id=project_id, body=customer, origin=origin)
         return await customers.get_or_raise(conn, project_id=project_id, ref=wire.id)
     return row
+
+
+async def _by_email(
+    conn: Conn, *, project_id: str, customer: CustomerCreate, origin: Origin
+) -> Row:
+    """A customer given by `email` alone (as Voucherify accepts it): the live customer with
+    that e-mail (case-insensitively; the oldest if several), updated with any other profile
+    fields sent; else a new customer without source_id holding that e-mail."""
+    assert isinstance(customer.email, str)
+    row = await customers.resolve_by_email(conn, project_id=project_id, email=customer.email)
+    if row is None:
+        wire = await customers.upsert(conn, project_id=project_id, body=customer, origin=origin)
+        return await customers.get_or_raise(conn, project_id=project_id, ref=wire.id)
+    if not _has_profile_data(customer, besides=("email",)):
+        return row
+    body = msgspec.structs.replace(customer, id=row["id"], email=UNSET)
+    await customers.upsert(conn, project_id=project_id, body=body, origin=origin)
+    return await customers.get_or_raise(conn, project_id=project_id, ref=row["id"])
 
 
 def simple_customer(row: Row) -> dict[str, Any]:

@@ -92,8 +92,17 @@ async def get_campaign(db: DB, *, project_id: str, ref: str) -> Row | None:
 
 
 async def list_campaigns(
-    db: DB, *, project_id: str, campaign_type: str | None, descending: bool, limit: int, offset: int
+    db: DB,
+    *,
+    project_id: str,
+    campaign_type: str | None,
+    descending: bool,
+    limit: int,
+    offset: int,
+    order_by: str = "created_at",
 ) -> list[Row]:
+    """A page of campaigns by `created_at` or `updated_at` (never updated: its creation)."""
+    key = {"created_at": "created_at", "updated_at": "COALESCE(updated_at, created_at)"}[order_by]
     where, args = "project_id = $1", [project_id]
     if campaign_type is not None:
         where += " AND campaign_type = $2"
@@ -101,7 +110,7 @@ async def list_campaigns(
     direction = "DESC" if descending else "ASC"
     return await db.fetch(
         f"SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE {where}"
-        f" ORDER BY created_at {direction}, id {direction} LIMIT {int(limit)} OFFSET {int(offset)}",
+        f" ORDER BY {key} {direction}, id {direction} LIMIT {int(limit)} OFFSET {int(offset)}",
         *args,
     )
 

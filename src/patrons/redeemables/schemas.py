@@ -99,7 +99,9 @@ class VoucherTemplate(Struct, kw_only=True):
 class CampaignCreate(Struct, kw_only=True):
     name: Name
     description: str | None = None
-    campaign_type: CampaignType = "DISCOUNT_COUPONS"
+    # Absent: taken from `voucher.type` (LOYALTY_CARD → LOYALTY_PROGRAM, GIFT_VOUCHER →
+    # GIFT_VOUCHERS), else DISCOUNT_COUPONS — the spec's defaults (campaigns.create_campaign).
+    campaign_type: CampaignType | None = None
     type: Literal["AUTO_UPDATE", "STATIC"] | None = None
     voucher: VoucherTemplate | None = None
     vouchers_count: int | None = None

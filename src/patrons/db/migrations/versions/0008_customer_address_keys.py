@@ -1,4 +1,4 @@
-"""customer.address_keys: which address keys were sent
+"""customer.address_keys: which address keys were sent; e-mails indexed case-insensitively
 
 Revision ID: 0008
 Revises: 0007
@@ -22,8 +22,14 @@ def upgrade() -> None:
         op.add_column(
             table, sa.Column("address_keys", sa.Integer(), server_default="63", nullable=False)
         )
+    op.create_index(
+        "ix_customer_project_id_lower_email",
+        "customer",
+        ["project_id", sa.text("lower(email)")],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_project_id_lower_email", table_name="customer")
     for table in ("customer", "customer_deleted"):
         op.drop_column(table, "address_keys")
