@@ -228,3 +228,44 @@ class TestReports:
         )
         [url] = done["result"]["reports"]
         assert anon.get(url).text == "row,source_id,reason\n"
+
+
+class TestStreamedBodies:
+    """Bulk and metadata bodies are read as a stream (http/json_stream.py): the same 400s."""
+
+    @pytest.mark.parametrize(
+        ("path", "body", "details"),
+        [
+            ("bulk", b'[{"source_id": "\xff"}]', "UTF-8"),
+            ("bulk", b'[{"source_id": "a"}, {"source_id": "b", "email": 5}]', "[1].email"),
+            ("bulk", b'[{"source_id": "a"},]', "malformed"),
+            ("bulk", b'{"source_id": "a"}', "Expected `array`"),
+            ("bulk", b"[" * 40 + b"]" * 40, "nested"),
+            ("metadata", b'{"source_ids": ["\xff"], "metadata": {}}', "UTF-8"),
+            ("metadata", b'{"source_ids": ["a", 5], "metadata": {}}', ".source_ids[1]"),
+            ("metadata", b'{"source_ids": "a", "metadata": {}}', "Expected array"),
+            ("metadata", b'{"metadata": {"a": 1}, "source_ids": []}', "fewer than 1"),
+        ],
+    )
+    def test_malformed_bodies_are_400_and_make_no_job(
+        self, api, path: str, body: bytes, details: str
+    ) -> None:
+        response = api.post(
+            f"/v1/customers/{path}/async",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        error = assert_error(response, 400, "invalid_payload")
+        assert details in error["details"]
+        assert api.get("/v1/async-actions").json()["async_actions"] == []
+
+    def test_metadata_may_come_after_the_source_ids(self, api) -> None:
+        body = b'{"source_ids": ["late-1", "late-2"], "metadata": {"k": "v"}}'
+        response = api.post(
+            "/v1/customers/metadata/async",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        done = wait_done(api, response.json()["async_action_id"])
+        assert done["result"]["done_count"] == 2
+        assert api.get("/v1/customers/late-2").json()["metadata"] == {"k": "v"}

@@ -68,6 +68,7 @@ def _invalid(exc: msgspec.MsgspecError, *, prefix: str, first: int = 0) -> Inval
     return InvalidPayload(validation_details(msgspec.ValidationError(message)))
 
 
+NOT_UTF8 = "Payload must be UTF-8 encoded JSON"
 _INDEX = re.compile(r" - at `\$\[(\d+)\]")
 
 
@@ -87,6 +88,8 @@ async def update_customers_in_bulk(
                 items = msgspec.json.decode(b"[" + raw + b"]", type=list[BulkItem])
             except msgspec.MsgspecError as exc:
                 raise _invalid(exc, prefix="", first=count) from None
+            except UnicodeDecodeError:  # msgspec raises it (not a DecodeError) for bad UTF-8
+                raise InvalidPayload(NOT_UTF8) from None
             # An empty source_id is a valid string on the wire: that row fails in the job's
             # result (`errors[]`), the others are written. Field limits are checked per row.
             for item in items:
@@ -112,6 +115,8 @@ async def update_customers_metadata_in_bulk(
                     source_ids = msgspec.json.decode(b"[" + raw + b"]", type=list[str])
                 except msgspec.MsgspecError as exc:
                     raise _invalid(exc, prefix=".source_ids", first=count) from None
+                except UnicodeDecodeError:
+                    raise InvalidPayload(NOT_UTF8) from None
                 for source_id in source_ids:
                     ids.write(msgspec.json.encode(source_id) + b"\n")
                 count += len(source_ids)
@@ -120,6 +125,8 @@ async def update_customers_metadata_in_bulk(
                     metadata = msgspec.json.decode(raw, type=dict[str, Any])
                 except msgspec.MsgspecError as exc:
                     raise _invalid(exc, prefix=".metadata") from None
+                except UnicodeDecodeError:
+                    raise InvalidPayload(NOT_UTF8) from None
             elif key is None:
                 raise InvalidPayload("Payload: Expected `object`, got `array`")
         if metadata is None:
