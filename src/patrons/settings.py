@@ -125,6 +125,12 @@ class Settings:
     rate_limit_api_calls: int = 0
     rate_limit_bulk_api_calls: int = 0
     rate_limit_window_seconds: int = 60
+    # The admin pages under /cockpit (sign in with a project's App ID and App Token).
+    cockpit: bool = True
+    # Mixed into the cockpit's session signatures (which are keyed by the App key's stored
+    # hash): set it to end every cockpit session at once, or to keep a database reader from
+    # forging one.
+    cockpit_secret: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -157,4 +163,6 @@ class Settings:
             rate_limit_window_seconds=_int(
                 "PATRONS_RATE_LIMIT_WINDOW_SECONDS", d.rate_limit_window_seconds
             ),
+            cockpit=_flag(env.get("PATRONS_COCKPIT"), d.cockpit),
+            cockpit_secret=env.get("PATRONS_COCKPIT_SECRET") or d.cockpit_secret,
         )

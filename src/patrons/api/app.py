@@ -19,6 +19,7 @@ from patrons.api.health import HANDLERS as HEALTH_HANDLERS
 from patrons.api.rate_limits import RateLimiter
 from patrons.async_actions import handlers as job_handlers
 from patrons.async_actions.router import router as async_actions_router
+from patrons.cockpit.router import router as cockpit_router
 from patrons.customers import service as customers
 from patrons.customers.router import router as customers_router
 from patrons.db import database
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Any:
             oauth_router,
             *HEALTH_HANDLERS,
             *DOCS_HANDLERS,
+            *([cockpit_router(secret=settings.cockpit_secret)] if settings.cockpit else []),
         ],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),

@@ -100,6 +100,13 @@ async def ensure_default(
     return project_id, fresh
 
 
+async def key_of(db: Database | Conn, *, app_id: str) -> tuple[str, str] | None:
+    """(project id, stored token hash) of an App ID, or None: what the cockpit's session
+    signature is keyed by, so rotating or deleting the key ends its sessions."""
+    row = await repository.get_key(db, app_id=app_id)
+    return None if row is None else (row["project_id"], row["token_hash"])
+
+
 class Authenticator:
     """Verifies X-App-Id/X-App-Token. A verified pair is trusted for `ttl` seconds, so a
     rotated or deleted key stops working on every process within that many seconds."""

@@ -1,0 +1,1 @@
+"""The cockpit: server-rendered admin pages under /cockpit, on the API's own services."""
