@@ -21,6 +21,7 @@ EXTRA_CONTRACTS = (
     "vouchers.json",
     "publications.json",
     "loyalties.json",
+    "orders.json",
 )
 for _name in EXTRA_CONTRACTS:
     _file = Path(__file__).parents[2] / "shared/reference/more-openapi" / _name
@@ -70,6 +71,10 @@ SERVED = {
     "create-publication",
     "create-publication-1",
     "add-member",
+    "create-order",
+    "get-order",
+    "update-order",
+    "list-orders",
 }
 
 

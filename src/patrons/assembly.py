@@ -15,6 +15,7 @@ from patrons.async_actions.erasure import AsyncActionsEraser
 from patrons.customers import erasure
 from patrons.customers.jobs import BulkUpdate, ImportCsv, MetadataUpdate
 from patrons.idempotency_keys.erasure import IdempotencyKeysEraser
+from patrons.orders.erasure import OrdersEraser
 from patrons.redeemables.erasure import RedeemablesEraser
 from patrons.redeemables.generation import GenerateVouchers
 from patrons.segments.erasure import SegmentsEraser
@@ -53,3 +54,4 @@ def _install_erasers() -> None:
     erasure.register(RedeemablesEraser())  # redeemable_holder, publication, voucher links
     erasure.register(AsyncActionsEraser())  # check(): 409 on a queued job naming them
     erasure.register(IdempotencyKeysEraser())  # stored responses naming them
+    erasure.register(OrdersEraser())  # orders: anonymised (financial records)

@@ -28,6 +28,7 @@ from patrons.http.requests import provide_db, provide_project
 from patrons.oauth.router import router as oauth_router
 from patrons.oauth.service import BearerAuthenticator
 from patrons.observability import configure_logging
+from patrons.orders.router import router as orders_router
 from patrons.projects.service import Authenticator, Project
 from patrons.redeemables.router import router as redeemables_router
 from patrons.segments.router import router as segments_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Any:
             async_actions_router,
             segments_router,
             redeemables_router,
+            orders_router,
             oauth_router,
             *HEALTH_HANDLERS,
             *DOCS_HANDLERS,

@@ -30,6 +30,7 @@ EXTRA_CONTRACTS = (
     "vouchers.json",
     "publications.json",
     "loyalties.json",
+    "orders.json",
 )
 _PARAM = re.compile(r"\{[^}]*\}")
 _METHODS = ("get", "put", "post", "delete", "patch")

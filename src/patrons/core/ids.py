@@ -98,3 +98,19 @@ def holder_id(now_ms: int) -> str:
 
 def permanent_deletion_id() -> str:
     return "del_" + _alnum(24)
+
+
+def order_id() -> str:
+    return "ord_" + _alnum(24)
+
+
+def redemption_id() -> str:
+    return "r_" + _alnum(24)
+
+
+def rollback_id() -> str:
+    return "rr_" + _alnum(24)
+
+
+def validation_id() -> str:
+    return "valid_" + _alnum(24)

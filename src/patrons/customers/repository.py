@@ -450,6 +450,29 @@ async def set_holdings(
     )
 
 
+async def lock_summary(conn: Conn, *, project_id: str, customer_id: str) -> tuple[bool, str | None]:
+    """(the customer exists, its stored `summary` JSON), the row locked for the transaction
+    (PostgreSQL; SQLite writers are serial): read-merge-write of the summary stays whole."""
+    row = await conn.fetchrow(
+        "SELECT summary FROM customer WHERE project_id = $1 AND id = $2"
+        + dialect.for_update_sql(kind_of(conn)),
+        project_id,
+        customer_id,
+    )
+    if row is None:
+        return False, None
+    return True, row["summary"]
+
+
+async def set_summary(conn: Conn, *, project_id: str, customer_id: str, summary: str) -> None:
+    await conn.execute(
+        "UPDATE customer SET summary = $3 WHERE project_id = $1 AND id = $2",
+        project_id,
+        customer_id,
+        summary,
+    )
+
+
 async def newest_created_at(conn: Conn, *, project_id: str) -> int | None:
     """The project's newest live customer's `created_at` (an index lookup)."""
     return await conn.fetchval(

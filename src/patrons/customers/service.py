@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -24,6 +24,7 @@ from patrons.customers.schemas import (
     CustomerCreate,
     CustomerList,
     CustomerUpdate,
+    summary_of,
 )
 from patrons.customers.wire import ADDRESS_BITS, customer_to_wire
 from patrons.customers.wire import ADDRESS_COLUMNS as _ADDRESS_COLUMNS
@@ -336,19 +337,67 @@ async def set_holdings(
     *,
     project_id: str,
     customer_id: str,
-    summary: str | None,
+    summary: Mapping[str, Any],
     loyalty: str | None,
     referrals: str | None,
 ) -> None:
-    """Store the `summary`/`loyalty`/`referrals` JSON that redeemables/holdings.py computes
-    from what the customer holds: the columns are the customer's, so customers writes them."""
+    """Store the `loyalty`/`referrals` JSON that redeemables/holdings.py computes from what the
+    customer holds, and lay its part of `summary` (the balances still to spend) over the
+    stored one, whose redemption and order figures other packages keep (`update_summary`):
+    the columns are the customer's, so customers writes them."""
+    exists, stored = await repository.lock_summary(
+        conn, project_id=project_id, customer_id=customer_id
+    )
+    if not exists:
+        return
     await repository.set_holdings(
         conn,
         project_id=project_id,
         customer_id=customer_id,
-        summary=summary,
+        summary=msgspec.json.encode(merge_summary(stored, summary)).decode(),
         loyalty=loyalty,
         referrals=referrals,
+    )
+
+
+def merge_summary(stored: str | None, patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored `summary` (or the empty one) with `patch` laid over it: objects merge key by
+    key, other values replace."""
+    merged = summary_of() if stored is None else msgspec.json.decode(stored)
+
+    def lay(into: dict[str, Any], over: Mapping[str, Any]) -> None:
+        for key, value in over.items():
+            if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+                lay(into[key], value)
+            else:
+                into[key] = value
+
+    lay(merged, patch)
+    return merged
+
+
+async def update_summary(
+    conn: Conn,
+    *,
+    project_id: str,
+    customer_id: str,
+    patch_of: Callable[[], Awaitable[Mapping[str, Any]]],
+) -> None:
+    """Lay the part of the customer's `summary` another package computes (orders, redemptions,
+    the balances of what it holds) over the stored one. The row is locked first and `patch_of`
+    called after, so a figure aggregated from the caller's tables counts every transaction
+    committed before this one: concurrent writers of one customer's summary take turns."""
+    exists, stored = await repository.lock_summary(
+        conn, project_id=project_id, customer_id=customer_id
+    )
+    if not exists:
+        return
+    merged = merge_summary(stored, await patch_of())
+    await repository.set_summary(
+        conn,
+        project_id=project_id,
+        customer_id=customer_id,
+        summary=msgspec.json.encode(merged).decode(),
     )
 
 

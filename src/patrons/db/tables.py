@@ -351,6 +351,37 @@ publication = sa.Table(
     sa.Index(None, "project_id", "voucher_id"),
 )
 
+# --- orders (the orders package) --------------------------------------------------------------
+
+# "order" is an SQL keyword: the table is `orders`. Amounts are integers in the smallest
+# currency unit. `discount_amount` / `items_discount_amount` are what redemptions applied to the
+# order (order-level / item-level); `redemptions` is the wire map of redemption id → entry.
+# A permanently deleted customer's orders stay, anonymised (customer_id/referrer_id NULL).
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),  # ord_…
+    sa.Column("source_id", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # CREATED | PAID | CANCELED | FULFILLED
+    sa.Column("amount", sa.BigInteger, nullable=True),
+    sa.Column("discount_amount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("items_discount_amount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("items", Json, nullable=True),
+    sa.Column("metadata", Json, nullable=False, server_default="{}"),
+    sa.Column("customer_id", sa.String(64), nullable=True),
+    sa.Column("referrer_id", sa.String(64), nullable=True),
+    sa.Column("redemptions", Json, nullable=True),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.UniqueConstraint("project_id", "source_id"),
+    sa.Index(None, "project_id", "created_at", "id"),
+    # a customer's summary.orders (and the eraser): the customer's orders by status
+    sa.Index(None, "project_id", "customer_id", "status"),
+    sa.Index(None, "project_id", "referrer_id"),
+)
+
 # --- OAuth, rate limits, idempotency (issue 6) ------------------------------------------------
 
 # OAuth 2.0 client-credentials tokens. Only the sha256 of a token is stored; a revoked or

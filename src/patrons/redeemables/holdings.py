@@ -15,7 +15,6 @@ import msgspec
 
 from patrons.core.clock import format_ms
 from patrons.customers import service as customers
-from patrons.customers.schemas import summary_of
 from patrons.db.database import Conn
 from patrons.redeemables import repository
 
@@ -46,11 +45,11 @@ def _encode(value: Any) -> str:
 
 async def _compute(
     conn: Conn, project_id: str, customer_id: str
-) -> tuple[str | None, str | None, str | None]:
+) -> tuple[dict[str, Any], str | None, str | None]:
     owned = await repository.owned_totals(conn, project_id=project_id, customer_id=customer_id)
     referred = await repository.referred_by(conn, project_id=project_id, customer_id=customer_id)
     if not owned and not referred:
-        return None, None, None  # NULL columns render the empty objects
+        return _to_go(0, 0), None, None  # NULL columns render the empty objects
     points = gift_to_go = referred_customers = 0
     campaigns: dict[str, dict[str, Any]] = {}
     for row in owned:
@@ -69,7 +68,7 @@ async def _compute(
             if key is not None:
                 entry = campaigns.setdefault(key, {"points": 0, "referred_customers": 0})
                 entry["referred_customers"] += count
-    summary = summary_of(gift_to_go=gift_to_go, points_to_go=points)
+    summary = _to_go(gift_to_go, points)
     loyalty = {"points": points, "referred_customers": referred_customers, "campaigns": campaigns}
     referrals = {
         "total": len(referred),
@@ -84,4 +83,12 @@ async def _compute(
             for r in referred
         ],
     }
-    return _encode(summary), _encode(loyalty), _encode(referrals)
+    return summary, _encode(loyalty), _encode(referrals)
+
+
+def _to_go(gift: int, points: int) -> dict[str, Any]:
+    """holdings' part of the summary: what is still to spend (redemptions and orders keep the
+    rest through customers.update_summary)."""
+    return {
+        "redemptions": {"gift": {"amount_to_go": gift}, "loyalty_card": {"points_to_go": points}}
+    }

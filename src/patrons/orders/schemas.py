@@ -1,0 +1,94 @@
+"""Wire structs for orders (names and shapes from the Voucherify spec, orders.json)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from msgspec import UNSET, Raw, Struct, UnsetType
+
+from patrons.customers.schemas import CustomerCreate
+
+OrderStatus = Literal["CREATED", "PAID", "CANCELED", "FULFILLED"]
+STATUSES: tuple[str, ...] = ("CREATED", "PAID", "CANCELED", "FULFILLED")
+# Only these count in the customer's summary.orders (WIRE-FORMAT §3.1).
+COUNTED = ("PAID", "FULFILLED")
+MAX_ITEMS = 500  # "It can include up to 500 items."
+
+
+class OrderItemWrite(Struct, kw_only=True):
+    """One line of an order; the numbers are typed (bad ones are a 400), the rest kept."""
+
+    sku_id: str | UnsetType | None = UNSET
+    product_id: str | UnsetType | None = UNSET
+    related_object: Literal["product", "sku"] | UnsetType | None = UNSET
+    source_id: str | UnsetType | None = UNSET
+    quantity: int | UnsetType | None = UNSET
+    discount_quantity: int | UnsetType | None = UNSET
+    initial_quantity: int | UnsetType | None = UNSET
+    amount: int | UnsetType | None = UNSET
+    discount_amount: int | UnsetType | None = UNSET
+    initial_amount: int | UnsetType | None = UNSET
+    price: int | float | UnsetType | None = UNSET
+    product: dict[str, Any] | UnsetType | None = UNSET
+    sku: dict[str, Any] | UnsetType | None = UNSET
+    metadata: dict[str, Any] | UnsetType | None = UNSET
+
+
+class OrderWrite(Struct, kw_only=True):
+    """OrdersCreateRequestBody / OrdersUpdateRequestBody, and the `order` of a validation or
+    redemption (which may name a stored order by `id` or `source_id`). Absent (UNSET) keeps,
+    null clears where clearing means something; unknown fields (e.g. `currency`) are ignored."""
+
+    id: str | UnsetType | None = UNSET
+    source_id: str | UnsetType | None = UNSET
+    status: OrderStatus | UnsetType | None = UNSET
+    amount: int | UnsetType | None = UNSET
+    initial_amount: int | UnsetType | None = UNSET
+    discount_amount: int | UnsetType | None = UNSET
+    items: list[OrderItemWrite] | UnsetType | None = UNSET
+    metadata: dict[str, Any] | UnsetType | None = UNSET
+    created_at: str | UnsetType | None = UNSET
+    customer_id: str | UnsetType | None = UNSET
+    customer: CustomerCreate | UnsetType | None = UNSET
+    referrer_id: str | UnsetType | None = UNSET
+    referrer: CustomerCreate | UnsetType | None = UNSET
+
+
+class ObjectRef(Struct):
+    id: str
+    object: str = "customer"
+
+
+class Order(Struct, kw_only=True):
+    """OrderCalculated: the stored order with its computed amounts. The `applied_*` amounts
+    are set only in a validation's or redemption's answer (what that request applied)."""
+
+    id: str
+    source_id: str | None
+    created_at: str
+    updated_at: str | None
+    status: str
+    amount: int | UnsetType = UNSET
+    initial_amount: int | UnsetType = UNSET
+    discount_amount: int | UnsetType = UNSET
+    items_discount_amount: int | UnsetType = UNSET
+    total_discount_amount: int | UnsetType = UNSET
+    total_amount: int | UnsetType = UNSET
+    applied_discount_amount: int | UnsetType = UNSET
+    items_applied_discount_amount: int | UnsetType = UNSET
+    total_applied_discount_amount: int | UnsetType = UNSET
+    items: Raw | UnsetType = UNSET
+    metadata: Raw
+    customer: ObjectRef | UnsetType = UNSET
+    customer_id: str | None
+    referrer: ObjectRef | UnsetType = UNSET
+    referrer_id: str | None
+    redemptions: Raw | UnsetType = UNSET
+    object: str = "order"
+
+
+class OrderList(Struct, kw_only=True):
+    object: str = "list"
+    data_ref: str = "orders"
+    orders: list[Order]
+    total: int

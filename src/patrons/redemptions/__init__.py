@@ -1,0 +1,1 @@
+"""Validations, redemptions and rollbacks: what moves the customer's summary (issue 17)."""
