@@ -94,9 +94,17 @@ def metadata_problem(metadata: Any, *, field: str = "metadata") -> str | None:
                 f"{field}: keys must NOT have more than {METADATA_KEY_MAX} characters"
                 f" (actual length is {len(key)})"
             )
-    if _depth(metadata, 1) > METADATA_MAX_DEPTH:
-        return f"{field}: must NOT be nested more than {METADATA_MAX_DEPTH} levels deep"
-    size = len(msgspec.json.encode(metadata))
+    too_deep = f"{field}: must NOT be nested more than {METADATA_MAX_DEPTH} levels deep"
+    try:
+        encoded = msgspec.json.encode(metadata)
+    except RecursionError:
+        return too_deep
+    # Fewer brackets than levels (strings may hold some: an over-count) cannot nest too deep:
+    # the walk is only for the rare deep-looking object (it was a tenth of an import's CPU).
+    brackets = encoded.count(b"{") + encoded.count(b"[")
+    if brackets > METADATA_MAX_DEPTH and _depth(metadata, 1) > METADATA_MAX_DEPTH:
+        return too_deep
+    size = len(encoded)
     if size > METADATA_MAX_BYTES:
         return (
             f"{field}: must NOT be larger than {METADATA_MAX_BYTES} bytes as JSON"
