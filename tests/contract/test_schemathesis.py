@@ -99,13 +99,14 @@ def corrected(spec: dict[str, Any]) -> dict[str, Any]:
     """
     schemas = spec["components"]["schemas"]
 
-    # 1. Nulls. The contract types the customer's optional strings, its address lines and the
+    # 1. Nulls. The contract types the customer's dates, its address lines and the
     #    `updated_at` of customers and segments as plain strings, yet the spec's own segment
     #    examples carry `"updated_at": null` and the official SDKs (generated from Voucherify's
     #    SDK spec) declare every one of these nullable; WIRE-FORMAT §3.1/§3.3 and Patrons send
-    #    null for "never set" (tests/test_customers_write.py asserts it).
+    #    null for "never set" (dates) or "sent as null" (address keys). `name`, `description`,
+    #    `email` and `phone` need no correction: Patrons leaves them out when unset.
     base = schemas["CustomerBase"]
-    _nullable(base, "name", "description", "email", "phone", "birthday", "birthdate")
+    _nullable(base, "birthday", "birthdate")
     for line in base["properties"]["address"]["properties"].values():
         line["nullable"] = True
     _nullable(schemas["CustomerWithSummaryLoyaltyReferrals"]["allOf"][0], "source_id", "updated_at")
