@@ -327,8 +327,11 @@ async def count_created(
         )
     other = ">=" if op == "<" else "<="
     return await db.fetchval(
-        "SELECT (SELECT COALESCE(SUM(n), 0) FROM customer_counter WHERE project_id = $1)"
-        f" - (SELECT COUNT(*) FROM customer WHERE project_id = $1 AND created_at {other} $2)",
+        # CAST: PostgreSQL's SUM(bigint) is numeric, which asyncpg returns as a Decimal and
+        # msgspec would send as a string ("total": "2"), which the Python SDK refuses.
+        "SELECT CAST((SELECT COALESCE(SUM(n), 0) FROM customer_counter WHERE project_id = $1)"
+        f" - (SELECT COUNT(*) FROM customer WHERE project_id = $1 AND created_at {other} $2)"
+        " AS BIGINT)",
         project_id,
         value,
     )
