@@ -248,6 +248,8 @@ class TestCustomers:
         assert "phone" not in stored or stored["phone"] is None  # emptied field cleared
         events = api.get(f"/v1/customers/{created['id']}/activity").json()["data"]
         assert events[0]["type"] == "customer.updated"
+        assert events[0]["data"]["event_source"]["channel"] == "USER_PORTAL"
+        assert "USER_PORTAL" in browser.get(url).text
 
     def test_edit_needs_csrf(self, browser: httpx.Client, api: httpx.Client) -> None:
         created = api.post("/v1/customers", json={"source_id": "e2", "name": "Old"}).json()
