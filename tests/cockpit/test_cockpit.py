@@ -3,15 +3,19 @@ cookie, origin and CSRF checks, project scoping, search, paging, edit, delete, j
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from tests.conftest import Project, Server
+from patrons.db import database
+from patrons.projects import service as projects
+from tests.conftest import Project, Server, start_server
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -140,6 +144,21 @@ class TestSignIn:
         assert answer.status_code == 303
         assert "Max-Age=0" in answer.headers["set-cookie"]
         assert browser.get("/cockpit/customers").status_code == 303
+
+    def test_rotating_the_key_ends_the_session(self, server: Server, project: Project) -> None:
+        async def rotate() -> None:
+            db = await database.connect(server.backend.url, pg_pool_min=1, pg_pool_max=1)
+            try:
+                async with db.transaction() as conn:
+                    await projects.rotate(conn, app_id=project.app_id)
+            finally:
+                await db.close()
+
+        with cockpit(server) as client:
+            sign_in(client, project)
+            assert client.get("/cockpit/customers").status_code == 200
+            asyncio.run(rotate())
+            assert client.get("/cockpit/customers").status_code == 303
 
     def test_api_keys_are_not_a_cockpit_session(self, server: Server, project: Project) -> None:
         with cockpit(server) as client:
@@ -331,6 +350,10 @@ class TestJobs:
         assert api.get("/v1/customers/j1").json()["name"] == "Jo"
         listing = browser.get("/cockpit/async-actions").text
         assert "CUSTOMERS.IMPORT_CSV" in listing
+        table = browser.get("/cockpit/async-actions/table")  # what the list page polls
+        assert table.status_code == 200
+        assert table.text.startswith('<div id="jobs"')
+        assert "CUSTOMERS.IMPORT_CSV" in table.text
 
     def test_upload_needs_csrf(self, browser: httpx.Client) -> None:
         answer = browser.post(
@@ -384,6 +407,20 @@ class TestSegments:
         )
         assert answer.status_code == 400
         assert 'class="error"' in answer.text
+
+
+class TestSetting:
+    def test_off_means_no_cockpit(self, server: Server, tmp_path: Path) -> None:
+        if server.backend.name != "sqlite":
+            pytest.skip("a setting of the process: one database shows it")
+        running, stop = start_server(server.backend, tmp_path, PATRONS_COCKPIT="0")
+        try:
+            with cockpit(running) as client:
+                assert client.get("/cockpit").status_code == 404
+                assert client.post("/cockpit/login", data={}).status_code in (404, 405)
+                assert client.get("/health").status_code == 200
+        finally:
+            stop()
 
 
 class TestStatic:
