@@ -53,6 +53,7 @@ def sqlalchemy_url(url: str) -> str:
 # --- customer events -------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4)
 def customer_snapshot_sql(kind: str) -> str:
     """A JSON object of the customer row's columns (the event snapshot), built in SQL."""
     from patrons.db.tables import CUSTOMER_COLUMNS  # late: dialect stays importable alone
