@@ -22,6 +22,8 @@ EXTRA_CONTRACTS = (
     "publications.json",
     "loyalties.json",
     "orders.json",
+    "validations.json",
+    "redemptions.json",
 )
 for _name in EXTRA_CONTRACTS:
     _file = Path(__file__).parents[2] / "shared/reference/more-openapi" / _name
@@ -75,6 +77,9 @@ SERVED = {
     "get-order",
     "update-order",
     "list-orders",
+    "validate-stacked-discounts",
+    "redeem-stacked-discounts",
+    "get-redemption",
 }
 
 

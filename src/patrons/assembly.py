@@ -18,6 +18,7 @@ from patrons.idempotency_keys.erasure import IdempotencyKeysEraser
 from patrons.orders.erasure import OrdersEraser
 from patrons.redeemables.erasure import RedeemablesEraser
 from patrons.redeemables.generation import GenerateVouchers
+from patrons.redemptions.erasure import RedemptionsEraser
 from patrons.segments.erasure import SegmentsEraser
 
 _installed = False
@@ -55,3 +56,4 @@ def _install_erasers() -> None:
     erasure.register(AsyncActionsEraser())  # check(): 409 on a queued job naming them
     erasure.register(IdempotencyKeysEraser())  # stored responses naming them
     erasure.register(OrdersEraser())  # orders: anonymised (financial records)
+    erasure.register(RedemptionsEraser())  # redemptions: anonymised (financial records)

@@ -31,6 +31,7 @@ from patrons.observability import configure_logging
 from patrons.orders.router import router as orders_router
 from patrons.projects.service import Authenticator, Project
 from patrons.redeemables.router import router as redeemables_router
+from patrons.redemptions.router import router as redemptions_router
 from patrons.segments.router import router as segments_router
 from patrons.segments.service import Resolver
 from patrons.settings import Settings
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Any:
             segments_router,
             redeemables_router,
             orders_router,
+            redemptions_router,
             oauth_router,
             *HEALTH_HANDLERS,
             *DOCS_HANDLERS,

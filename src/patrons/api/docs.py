@@ -31,6 +31,8 @@ EXTRA_CONTRACTS = (
     "publications.json",
     "loyalties.json",
     "orders.json",
+    "validations.json",
+    "redemptions.json",
 )
 _PARAM = re.compile(r"\{[^}]*\}")
 _METHODS = ("get", "put", "post", "delete", "patch")

@@ -382,6 +382,48 @@ orders = sa.Table(
     sa.Index(None, "project_id", "referrer_id"),
 )
 
+# --- redemptions (the redemptions package) ----------------------------------------------------
+
+# Redemptions and their rollbacks (`object`), as Voucherify lists them together. A stacked
+# redemption is a parent (related_object_type 'redemption') with one child per voucher
+# (`parent_id`); a rollback's `parent_id` is the redemption it undid. `credits`/`points` are
+# what a gift card / loyalty card gave, so a rollback returns exactly that. `document` keeps
+# what the wire object shows that no column holds (the voucher and order as they were).
+# Kept on permanent deletion, anonymised (customer_id NULL, customer dropped from document).
+redemption = sa.Table(
+    "redemption",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),  # r_… | rr_…
+    sa.Column("object", sa.String(32), nullable=False),  # redemption | redemption_rollback
+    sa.Column("parent_id", sa.String(64), nullable=True),
+    sa.Column("related_object_type", sa.String(32), nullable=False),  # voucher | redemption
+    sa.Column("related_object_id", sa.String(64), nullable=False),
+    sa.Column("voucher_code", sa.Text, nullable=True),
+    sa.Column("voucher_type", sa.String(16), nullable=True),
+    sa.Column("campaign_id", sa.String(64), nullable=True),
+    sa.Column("customer_id", sa.String(64), nullable=True),
+    sa.Column("order_id", sa.String(64), nullable=True),
+    sa.Column("tracking_id", sa.Text, nullable=True),
+    sa.Column("amount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("credits", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("points", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("result", sa.String(16), nullable=False),  # SUCCESS | FAILURE
+    sa.Column("status", sa.String(16), nullable=False),  # SUCCEEDED | FAILED | ROLLED_BACK
+    sa.Column("failure_code", sa.Text, nullable=True),
+    sa.Column("failure_message", sa.Text, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("rollback_id", sa.String(64), nullable=True),  # set once rolled back
+    sa.Column("metadata", Json, nullable=False, server_default="{}"),
+    sa.Column("document", Json, nullable=True),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "project_id", "created_at", "id"),
+    sa.Index(None, "project_id", "customer_id", "object"),
+    sa.Index(None, "project_id", "related_object_id"),
+    sa.Index(None, "project_id", "parent_id"),
+)
+
 # --- OAuth, rate limits, idempotency (issue 6) ------------------------------------------------
 
 # OAuth 2.0 client-credentials tokens. Only the sha256 of a token is stored; a revoked or

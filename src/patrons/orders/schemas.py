@@ -63,10 +63,10 @@ class Order(Struct, kw_only=True):
     """OrderCalculated: the stored order with its computed amounts. The `applied_*` amounts
     are set only in a validation's or redemption's answer (what that request applied)."""
 
-    id: str
-    source_id: str | None
-    created_at: str
-    updated_at: str | None
+    id: str | UnsetType = UNSET  # UNSET: an order a validation computed but did not store
+    source_id: str | None = None
+    created_at: str | UnsetType = UNSET
+    updated_at: str | None = None
     status: str
     amount: int | UnsetType = UNSET
     initial_amount: int | UnsetType = UNSET
@@ -80,9 +80,9 @@ class Order(Struct, kw_only=True):
     items: Raw | UnsetType = UNSET
     metadata: Raw
     customer: ObjectRef | UnsetType = UNSET
-    customer_id: str | None
+    customer_id: str | None = None
     referrer: ObjectRef | UnsetType = UNSET
-    referrer_id: str | None
+    referrer_id: str | None = None
     redemptions: Raw | UnsetType = UNSET
     object: str = "order"
 

@@ -40,14 +40,14 @@ def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-def to_wire(row: Row, *, applied: Mapping[str, int] | None = None) -> Order:
+def to_wire(row: Mapping[str, Any], *, applied: Mapping[str, int] | None = None) -> Order:
     amount = row["amount"]
     discount, items_discount = int(row["discount_amount"]), int(row["items_discount_amount"])
     total_discount = discount + items_discount
     order = Order(
-        id=row["id"],
+        id=UNSET if row["id"] is None else row["id"],
         source_id=row["source_id"],
-        created_at=format_ms(row["created_at"]),
+        created_at=UNSET if row["created_at"] is None else format_ms(row["created_at"]),
         updated_at=None if row["updated_at"] is None else format_ms(row["updated_at"]),
         status=row["status"],
         metadata=raw_json(row["metadata"]) or msgspec.Raw(b"{}"),
@@ -229,6 +229,77 @@ async def _apply(conn: Conn, *, project_id: str, row: Row, body: OrderWrite, ori
     )
     await _recorded(conn, project_id=project_id, before=row, after=after, origin=origin)
     return after
+
+
+async def _stored(conn: Conn, *, project_id: str, body: OrderWrite, lock: bool) -> Row | None:
+    """The stored order a validation or redemption names by `id` (must exist) or by a known
+    `source_id`; None for a new order."""
+    if isinstance(body.id, str) and body.id:
+        row = await repository.get(conn, project_id=project_id, ref=body.id, lock=lock)
+        if row is None or row["id"] != body.id:
+            raise NotFound("order", body.id)
+        return row
+    if isinstance(body.source_id, str) and body.source_id:
+        row = await repository.get(conn, project_id=project_id, ref=body.source_id, lock=lock)
+        if row is not None and row["source_id"] == body.source_id:
+            return row
+    return None
+
+
+async def draft(
+    conn: Conn, *, project_id: str, body: OrderWrite | None, customer_id: str | None
+) -> dict[str, Any]:
+    """The order a validation computes on, as a row: the stored one it names (its data wins,
+    as the spec says), else the body's, unsaved (`id` None)."""
+    if body is not None:
+        stored = await _stored(conn, project_id=project_id, body=body, lock=False)
+        if stored is not None:
+            return dict(zip(stored.keys(), stored, strict=True))
+    body = body or OrderWrite()
+    items, items_total = _items(body)
+    amount = body.amount if isinstance(body.amount, int) else items_total
+    if amount is not None and amount < 0:
+        raise InvalidPayload("Property .order.amount must be >= 0")
+    return {
+        "id": None,
+        "source_id": body.source_id if isinstance(body.source_id, str) else None,
+        "status": body.status if isinstance(body.status, str) else "CREATED",
+        "amount": amount,
+        "discount_amount": 0,
+        "items_discount_amount": 0,
+        "items": None if items is None else _json(items),
+        "metadata": _json(body.metadata or {}) if body.metadata is not UNSET else "{}",
+        "customer_id": customer_id,
+        "referrer_id": None,
+        "redemptions": None,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
+async def for_redemption(
+    conn: Conn,
+    *,
+    project_id: str,
+    body: OrderWrite | None,
+    customer_id: str | None,
+    origin: Origin,
+) -> Row:
+    """The order a redemption applies to, locked: the stored one it names, else a new one
+    for the customer (PAID unless the body says otherwise, as Voucherify stores it)."""
+    if body is not None:
+        stored = await _stored(conn, project_id=project_id, body=body, lock=True)
+        if stored is not None:
+            return stored
+    body = body or OrderWrite()
+    fields: dict[str, Any] = {}
+    if not isinstance(body.status, str):
+        fields["status"] = "PAID"
+    if customer_id is not None and not _given(body.customer) and not _given(body.customer_id):
+        fields["customer_id"] = customer_id
+    if fields:
+        body = msgspec.structs.replace(body, **fields)
+    return await upsert_row(conn, project_id=project_id, body=body, origin=origin)
 
 
 async def set_discounts(
