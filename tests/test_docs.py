@@ -80,6 +80,9 @@ SERVED = {
     "validate-stacked-discounts",
     "redeem-stacked-discounts",
     "get-redemption",
+    "list-redemptions",
+    "rollback-redemption",
+    "rollback-stacked-redemptions",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -32,6 +33,7 @@ class TestSummary:
     async def test_paid_orders_count_and_others_do_not(self, conn: Conn, tenant: Credentials):
         buyer = await add_customer(conn, tenant)
         for amount, status in ((1000, "PAID"), (2000, "CREATED"), (500, "FULFILLED")):
+            await asyncio.sleep(0.002)  # distinct created_at: "last" is the newest millisecond
             await service.create(
                 conn,
                 project_id=tenant.project_id,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from patrons.db.database import DB, Conn, Row
+from patrons.db import dialect
+from patrons.db.database import DB, Conn, Row, kind_of
 
 COLUMNS = (
     "id, object, parent_id, related_object_type, related_object_id, voucher_code,"
@@ -57,17 +58,56 @@ async def mark_rolled_back(
     return done is not None
 
 
+# Columns the list filters may name (the spec's ParameterFiltersListRedemptions fields).
+FILTER_COLUMNS = {
+    "voucher_code": "voucher_code",
+    "related_object_id": "related_object_id",
+    "related_object_parent_id": "campaign_id",
+    "parent_redemption_id": "parent_id",
+    "failure_code": "failure_code",
+    "result": "result",
+    "object": "object",
+    "customer_id": "customer_id",
+}
+
+
+def _where(
+    conditions: Sequence[tuple[str, str, Sequence[str]]], created: tuple[int | None, int | None]
+) -> tuple[str, list[Any]]:
+    """`conditions`: (filter field, operator is|is_not|in|not_in, values), AND-ed."""
+    parts: list[str] = ["1 = 1"]
+    args: list[Any] = []
+    for field, operator, values in conditions:
+        column = FILTER_COLUMNS[field]
+        marks = []
+        for value in values:
+            args.append(value)
+            marks.append(f"${len(args) + 1}")
+        if operator in ("is", "in"):
+            parts.append(f"{column} IN ({', '.join(marks)})")
+        else:
+            parts.append(f"({column} IS NULL OR {column} NOT IN ({', '.join(marks)}))")
+    before, after = created
+    if before is not None:
+        args.append(before)
+        parts.append(f"created_at < ${len(args) + 1}")
+    if after is not None:
+        args.append(after)
+        parts.append(f"created_at > ${len(args) + 1}")
+    return " AND ".join(parts), args
+
+
 async def page(
     db: DB,
     *,
     project_id: str,
-    where: str,
-    args: Sequence[Any],
+    conditions: Sequence[tuple[str, str, Sequence[str]]],
+    created: tuple[int | None, int | None],
     descending: bool,
     limit: int,
     offset: int,
 ) -> list[Row]:
-    """Rows matching `where` (placeholders from $2; $1 is the project)."""
+    where, args = _where(conditions, created)
     direction = "DESC" if descending else "ASC"
     return await db.fetch(
         f"SELECT {COLUMNS} FROM redemption WHERE project_id = $1 AND {where}"
@@ -78,7 +118,14 @@ async def page(
     )
 
 
-async def count(db: DB, *, project_id: str, where: str, args: Sequence[Any]) -> int:
+async def count(
+    db: DB,
+    *,
+    project_id: str,
+    conditions: Sequence[tuple[str, str, Sequence[str]]],
+    created: tuple[int | None, int | None],
+) -> int:
+    where, args = _where(conditions, created)
     return await db.fetchval(
         f"SELECT COUNT(*) FROM redemption WHERE project_id = $1 AND {where}", project_id, *args
     )
@@ -139,4 +186,14 @@ async def set_document(
         project_id,
         redemption_id,
         document,
+    )
+
+
+async def lock(conn: Conn, *, project_id: str, redemption_id: str) -> Row | None:
+    """The redemption, its row locked for the transaction (PostgreSQL; SQLite is serial)."""
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM redemption WHERE project_id = $1 AND id = $2"
+        + dialect.for_update_sql(kind_of(conn)),
+        project_id,
+        redemption_id,
     )

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 
+from patrons.core.errors import PatronsError
 from patrons.db.database import Database
-from patrons.http.requests import origin_of, path_id, read_json, request_id_of
+from patrons.http.errors import error_body
+from patrons.http.requests import (
+    origin_of,
+    path_id,
+    query_nested,
+    query_params,
+    read_json,
+    request_id_of,
+)
 from patrons.projects.service import Project
-from patrons.redemptions import service
+from patrons.redemptions import listing, rollbacks, service
 from patrons.redemptions.schemas import (
     Redeemed,
     RedemptionFailed,
+    RedemptionList,
+    RollbackRequest,
+    Rollbacks,
     StackableRequest,
     Validation,
 )
@@ -55,4 +67,76 @@ async def get_redemption(redemption_id: str, db: Database, project: Project) -> 
     )
 
 
-router = Router(path="/", route_handlers=[validate_stacked, redeem_stacked, get_redemption])
+@get("/v1/redemptions")
+async def list_redemptions(request: Request, db: Database, project: Project) -> RedemptionList:
+    return await listing.list_(db, project_id=project.id, params=query_nested(request))
+
+
+async def _rollback_body(request: Request) -> tuple[RollbackRequest, str | None]:
+    """The optional body and the `reason` (query, else body) of a rollback request."""
+    raw = (await request.body()).strip()
+    body = await read_json(request, RollbackRequest) if raw not in (b"", b"null") else None
+    body = body or RollbackRequest()
+    reason = query_params(request).get("reason") or None
+    if reason is None and isinstance(body.reason, str):
+        reason = body.reason
+    return body, reason
+
+
+def _answer(payload: Any, error: PatronsError | None, request: Request) -> Any:
+    """The rollback, or — when it failed, and was kept as a FAILURE — the error."""
+    if error is None:
+        return payload
+    return Response(
+        content=error_body(error, request_id_of(request)),
+        status_code=error.status,
+        media_type="application/json",
+    )
+
+
+@post("/v1/redemptions/{redemption_id:str}/rollback", status_code=200)
+async def rollback_redemption(
+    request: Request, redemption_id: str, db: Database, project: Project
+) -> Any:
+    body, reason = await _rollback_body(request)
+    async with db.transaction() as conn:
+        wire, error = await rollbacks.rollback(
+            conn,
+            project_id=project.id,
+            redemption_id=path_id(redemption_id, resource="redemption"),
+            body=body,
+            reason=reason,
+            origin=origin_of(request, project),
+        )
+    return _answer(wire, error, request)
+
+
+@post("/v1/redemptions/{redemption_id:str}/rollbacks", status_code=200)
+async def rollback_stacked(
+    request: Request, redemption_id: str, db: Database, project: Project
+) -> Any:
+    body, reason = await _rollback_body(request)
+    async with db.transaction() as conn:
+        result, error = await rollbacks.rollback_stack(
+            conn,
+            project_id=project.id,
+            redemption_id=path_id(redemption_id, resource="redemption"),
+            body=body,
+            reason=reason,
+            origin=origin_of(request, project),
+        )
+    payload: Rollbacks = result
+    return _answer(payload, error, request)
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        validate_stacked,
+        redeem_stacked,
+        list_redemptions,
+        get_redemption,
+        rollback_redemption,
+        rollback_stacked,
+    ],
+)
