@@ -83,6 +83,8 @@ SERVED = {
     "list-redemptions",
     "rollback-redemption",
     "rollback-stacked-redemptions",
+    "validate-voucher",
+    "redeem-voucher",
 }
 
 

@@ -18,7 +18,7 @@ from patrons.http.requests import (
     request_id_of,
 )
 from patrons.projects.service import Project
-from patrons.redemptions import listing, rollbacks, service
+from patrons.redemptions import legacy, listing, rollbacks, service
 from patrons.redemptions.schemas import (
     Redeemed,
     RedemptionFailed,
@@ -27,6 +27,7 @@ from patrons.redemptions.schemas import (
     Rollbacks,
     StackableRequest,
     Validation,
+    VoucherRequest,
 )
 
 
@@ -129,6 +130,43 @@ async def rollback_stacked(
     return _answer(payload, error, request)
 
 
+@post("/v1/vouchers/{code:str}/validate", status_code=200)
+async def validate_voucher(request: Request, code: str, db: Database, project: Project) -> Any:
+    body = await read_json(request, VoucherRequest)
+    async with db.transaction() as conn:  # reads only
+        return await legacy.validate(
+            conn,
+            project_id=project.id,
+            code=path_id(code, resource="voucher"),
+            body=body,
+            request_id=request_id_of(request),
+        )
+
+
+@post("/v1/vouchers/{code:str}/redemption", status_code=200)
+async def redeem_voucher(request: Request, code: str, db: Database, project: Project) -> Any:
+    body = await read_json(request, VoucherRequest)
+    origin = origin_of(request, project)
+    voucher_code = path_id(code, resource="voucher")
+    try:
+        async with db.transaction() as conn:
+            return await legacy.redeem(
+                conn, project_id=project.id, code=voucher_code, body=body, origin=origin
+            )
+    except RedemptionFailed as failed:  # rolled back; the failure is kept on its own
+        async with db.transaction() as conn:
+            await service.record_failures(
+                conn,
+                project_id=project.id,
+                customer=body.customer,
+                failed=failed,
+                origin=origin,
+                metadata=body.metadata,
+                tracking_id=body.tracking_id,
+            )
+        raise
+
+
 router = Router(
     path="/",
     route_handlers=[
@@ -138,5 +176,7 @@ router = Router(
         get_redemption,
         rollback_redemption,
         rollback_stacked,
+        validate_voucher,
+        redeem_voucher,
     ],
 )
