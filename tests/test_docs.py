@@ -85,6 +85,16 @@ SERVED = {
     "rollback-stacked-redemptions",
     "validate-voucher",
     "redeem-voucher",
+    "update-campaign",
+    "delete-campaign",
+    "enable-campaign",
+    "disable-campaign",
+    "add-vouchers-to-campaign",
+    "add-voucher-with-specific-code-to-campaign",
+    "list-vouchers",
+    "update-voucher-balance",
+    "update-loyalty-card-balance",
+    "update-loyalty-card-balance-1",
 }
 
 

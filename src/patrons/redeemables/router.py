@@ -21,7 +21,7 @@ from patrons.http.requests import (
     validation_details,
 )
 from patrons.projects.service import Project
-from patrons.redeemables import campaigns, holders, publications, vouchers
+from patrons.redeemables import admin_router, campaigns, holders, publications, vouchers
 from patrons.redeemables.holders import HolderList, HoldersCreate, HoldersCreated, MemberCreate
 from patrons.redeemables.publications import PublicationCreate
 from patrons.redeemables.schemas import (
@@ -315,5 +315,6 @@ router = Router(
         list_referral_holders_by_code,
         remove_referral_holder,
         remove_referral_holder_by_code,
+        *admin_router.HANDLERS,
     ],
 )
