@@ -221,3 +221,32 @@ def test_a_separate_worker_is_woken_by_listen_notify(tmp_path: Path) -> None:
             stop()
     finally:
         drop()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_sigterm_of_serve_stops_the_embedded_worker_after_its_chunk(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    """A chunk on SQLite never suspends the worker's loop; the stop must still be seen
+    between chunks, not only once the whole job is done."""
+    backend, drop = make_backend(kind, tmp_path)
+    request.addfinalizer(drop)
+    running, stop = start_server(
+        backend, tmp_path, PATRONS_WORKER_CHUNK_ROWS="500", PATRONS_MAX_BODY_BYTES=str(64 << 20)
+    )
+    request.addfinalizer(stop)
+    tenant = new_project(backend)
+    with httpx.Client(base_url=running.base_url, headers=tenant.headers, timeout=30) as client:
+        action_id = upload_csv(client, csv_rows(100_000)).json()["async_action_id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/v1/async-actions/{action_id}").json()["progress"] < 2:
+            assert time.monotonic() < deadline, "the import never started"
+    running.process.terminate()
+    running.process.wait(timeout=60)
+    assert "stopped" in running.log.read_text()
+    restarted, stop_again = start_server(backend, tmp_path, PATRONS_EMBEDDED_WORKER="0")
+    request.addfinalizer(stop_again)
+    with httpx.Client(base_url=restarted.base_url, headers=tenant.headers) as client:
+        action = client.get(f"/v1/async-actions/{action_id}").json()
+    assert action["status"] == "IN_PROGRESS", "the worker ran the whole job before stopping"
+    assert action["progress"] < 100
