@@ -110,6 +110,26 @@ class TestBalances:
         assert (added.json()["object"], added.json()["type"]) == ("balance", "loyalty_card")
         assert taken.json()["balance"] == 10500
         assert api.get(f"/v1/customers/{customer['id']}").json()["loyalty"]["points"] == 10500
+        member = api.get(f"/v1/loyalties/{campaign['id']}/members/{card}").json()
+        assert member["loyalty_card"]["balance"] == 10500
+        assert api.get(f"/v1/loyalties/members/{card}").json()["code"] == card
+
+    def test_members_of_another_campaign_or_project_are_404(self, api, other_api):
+        campaign = create_campaign(
+            api,
+            campaign_type="LOYALTY_PROGRAM",
+            voucher={"type": "LOYALTY_CARD", "loyalty_card": {"points": 10}},
+        )
+        other = create_campaign(api)
+        customer = create_customer(api)
+        card = api.post(
+            f"/v1/loyalties/{campaign['id']}/members", json={"customer": {"id": customer["id"]}}
+        ).json()["code"]
+        discount = create_voucher(api)["code"]
+
+        assert_error(api.get(f"/v1/loyalties/{other['id']}/members/{card}"), 404, "not_found")
+        assert_error(api.get(f"/v1/loyalties/members/{discount}"), 404, "not_found")
+        assert_error(other_api.get(f"/v1/loyalties/members/{card}"), 404, "not_found")
 
     def test_a_gift_card_balance(self, api):
         code = create_voucher(api, type="GIFT_VOUCHER", gift={"amount": 100}, discount=None)["code"]

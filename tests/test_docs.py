@@ -95,6 +95,8 @@ SERVED = {
     "update-voucher-balance",
     "update-loyalty-card-balance",
     "update-loyalty-card-balance-1",
+    "get-member",
+    "get-member-1",
 }
 
 

@@ -11,7 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import create_customer, create_voucher, db_fetch, publish, redeemables
+from tests.factories import (
+    create_campaign,
+    create_customer,
+    create_voucher,
+    db_fetch,
+    publish,
+    redeemables,
+)
 from tests.helpers import assert_error
 
 
@@ -237,6 +244,16 @@ class TestRedeem:
 
         assert_error(response, 400, "voucher_expired")
         assert api.get(f"/v1/vouchers/{good}").json()["redemption"]["redeemed_quantity"] == 0
+
+    def test_a_disabled_campaigns_voucher_fails(self, api: httpx.Client):
+        campaign = create_campaign(api)
+        voucher = api.post(f"/v1/campaigns/{campaign['id']}/vouchers").json()["code"]
+        api.post(f"/v1/campaigns/{campaign['id']}/disable")
+
+        assert_error(redeem(api, [voucher], order={"amount": 50}), 400, "campaign_disabled")
+
+        api.post(f"/v1/campaigns/{campaign['id']}/enable")
+        assert redeem(api, [voucher], order={"amount": 50}).status_code == 200
 
     def test_an_unknown_voucher_is_a_404(self, server, api: httpx.Client, project):
         assert_error(redeem(api, ["nope"], order={"amount": 5}), 404, "not_found")

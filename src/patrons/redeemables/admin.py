@@ -259,3 +259,17 @@ async def change_balance(
             campaign=(row["campaign_id"], row["campaign_type"]),
         )
     return balance
+
+
+async def loyalty_member(
+    db: Database, *, project_id: str, code: str, campaign_ref: str | None
+) -> Voucher:
+    """GET /v1/loyalties/[{campaignId}/]members/{memberId}: the loyalty card."""
+    row = await vouchers.get_row(db, project_id=project_id, code=code)
+    if row["type"] != "LOYALTY_CARD":
+        raise NotFound("voucher", code)
+    if campaign_ref is not None:
+        campaign = await campaigns.get_row(db, project_id=project_id, ref=campaign_ref)
+        if row["campaign_id"] != campaign["id"]:
+            raise NotFound("voucher", code)
+    return voucher_to_wire(row)

@@ -14,7 +14,7 @@ from patrons.http.requests import origin_of, path_id, path_value, query_params, 
 from patrons.projects.service import Project
 from patrons.redeemables import admin
 from patrons.redeemables.admin import Balance, BalanceUpdate, CampaignUpdate, VoucherList
-from patrons.redeemables.schemas import Campaign
+from patrons.redeemables.schemas import Campaign, Voucher
 
 
 @post("/v1/campaigns/{campaign_id:str}/vouchers", status_code=200)
@@ -128,6 +128,27 @@ async def campaign_member_balance(
     return await _balance(request, db, project, member_id, campaign_id)
 
 
+async def _member(db: Database, project: Project, member: str, campaign: str | None) -> Voucher:
+    return await admin.loyalty_member(
+        db,
+        project_id=project.id,
+        code=path_id(member, resource="voucher"),
+        campaign_ref=None if campaign is None else path_id(campaign, resource="campaign"),
+    )
+
+
+@get("/v1/loyalties/members/{member_id:str}")
+async def get_member(member_id: str, db: Database, project: Project) -> Voucher:
+    return await _member(db, project, member_id, None)
+
+
+@get("/v1/loyalties/{campaign_id:str}/members/{member_id:str}")
+async def get_campaign_member(
+    campaign_id: str, member_id: str, db: Database, project: Project
+) -> Voucher:
+    return await _member(db, project, member_id, campaign_id)
+
+
 # Served by redeemables/router.py's Router: these share paths with its handlers
 # (/v1/campaigns/{id}, /v1/vouchers), and one path must live in one Router.
 HANDLERS = [
@@ -141,4 +162,6 @@ HANDLERS = [
     voucher_balance,
     member_balance,
     campaign_member_balance,
+    get_member,
+    get_campaign_member,
 ]

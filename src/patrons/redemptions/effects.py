@@ -25,9 +25,19 @@ def _json(value: Any) -> Any:
     return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
-def check(voucher: Mapping[str, Any], *, now: int, customer_id: str | None) -> None:
+def check(
+    voucher: Mapping[str, Any],
+    *,
+    now: int,
+    customer_id: str | None,
+    campaign_active: bool = True,
+) -> None:
     """Raise the spec's error when the voucher cannot be used now by this customer."""
     code = voucher["code"]
+    if not campaign_active:
+        raise Inapplicable(
+            "campaign_disabled", "Campaign is disabled", f"{code}'s campaign is disabled", code=code
+        )
     if not voucher["active"]:
         raise Inapplicable(
             "voucher_disabled", "Voucher is disabled", f"{code} is disabled", code=code

@@ -27,7 +27,7 @@ from patrons.db.database import Conn, Database, Row
 from patrons.orders import customers_ref
 from patrons.orders import service as orders
 from patrons.orders.schemas import OrderWrite
-from patrons.redeemables import balances
+from patrons.redeemables import balances, campaigns
 from patrons.redeemables.wire import as_dict, voucher_to_wire
 from patrons.redemptions import effects, repository
 from patrons.redemptions.schemas import (
@@ -120,6 +120,7 @@ async def _evaluate(
         else int(amount) - int(order["discount_amount"]) - int(order["items_discount_amount"])
     )
     items, now, out = _items(order), now_ms(), []
+    active: dict[str, bool] = {}
     for ref in refs:
         voucher = found.get(ref.id)
         applied = Applied(ref=ref, voucher=voucher)
@@ -131,7 +132,12 @@ async def _evaluate(
                     f"Cannot find voucher with id {ref.id}",
                     code=ref.id,
                 )
-            effects.check(voucher, now=now, customer_id=customer_id)
+            effects.check(
+                voucher,
+                now=now,
+                customer_id=customer_id,
+                campaign_active=await _campaign_active(conn, project_id, voucher, active),
+            )
             credits = ref.gift.credits if isinstance(ref.gift, GiftCredits) else None
             points = ref.reward.points if isinstance(ref.reward, Reward) else None
             applied.effect = effects.apply(
@@ -147,6 +153,22 @@ async def _evaluate(
             applied.error = error
         out.append(applied)
     return out
+
+
+async def _campaign_active(
+    conn: Conn, project_id: str, voucher: Row, seen: dict[str, bool]
+) -> bool:
+    """Whether the voucher's campaign (if any) is enabled; read once per request."""
+    campaign_id = voucher["campaign_id"]
+    if campaign_id is None:
+        return True
+    if campaign_id not in seen:
+        try:
+            row = await campaigns.get_row(conn, project_id=project_id, ref=campaign_id)
+            seen[campaign_id] = bool(row["active"])
+        except NotFound:
+            seen[campaign_id] = True
+    return seen[campaign_id]
 
 
 def _error_wire(error: Inapplicable, request_id: str | None) -> dict[str, Any]:
