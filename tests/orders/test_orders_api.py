@@ -102,6 +102,9 @@ class TestCreate:
             {"items": "none"},
             {"metadata": [1]},
             {"customer": {"email": 5}},
+            {"amount": 10**19},  # beyond a BIGINT: refused before SQL
+            {"items": [{"quantity": 10**12, "price": 10**12}]},
+            {"source_id": "s" * 600},
         ],
     )
     def test_bad_input_is_a_400_and_writes_nothing(self, server, api, project, body):

@@ -115,6 +115,10 @@ class TestValidate:
             {"redeemables": [{"object": "promotion_tier", "id": "promo_1"}]},
             {"redeemables": [{"object": "voucher", "id": "A"}, {"object": "voucher", "id": "A"}]},
             {"redeemables": [{"object": "voucher", "id": "A"}], "order": {"amount": -5}},
+            {"redeemables": [{"object": "voucher", "id": "A", "gift": {"credits": 10**19}}]},
+            {"redeemables": [{"object": "voucher", "id": "A", "reward": {"points": -1}}]},
+            {"redeemables": [{"object": "voucher", "id": "A" * 600}]},
+            {"redeemables": [{"object": "voucher", "id": "A"}], "tracking_id": "t" * 2000},
         ],
     )
     def test_bad_bodies_are_400(self, api: httpx.Client, body):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from msgspec import UNSET, Raw, Struct, UnsetType
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
+from patrons.core.limits import SOURCE_ID_MAX
 from patrons.customers.schemas import CustomerCreate
 
 OrderStatus = Literal["CREATED", "PAID", "CANCELED", "FULFILLED"]
@@ -13,6 +14,10 @@ STATUSES: tuple[str, ...] = ("CREATED", "PAID", "CANCELED", "FULFILLED")
 # Only these count in the customer's summary.orders (WIRE-FORMAT §3.1).
 COUNTED = ("PAID", "FULFILLED")
 MAX_ITEMS = 500  # "It can include up to 500 items."
+# Amounts and quantities fit a BIGINT with room for sums: 10^15 cents is ten trillion.
+Amount = Annotated[int, Meta(ge=0, le=10**15)]
+Quantity = Annotated[int, Meta(ge=0, le=10**9)]
+SourceId = Annotated[str, Meta(max_length=SOURCE_ID_MAX)]
 
 
 class OrderItemWrite(Struct, kw_only=True):
@@ -21,14 +26,14 @@ class OrderItemWrite(Struct, kw_only=True):
     sku_id: str | UnsetType | None = UNSET
     product_id: str | UnsetType | None = UNSET
     related_object: Literal["product", "sku"] | UnsetType | None = UNSET
-    source_id: str | UnsetType | None = UNSET
-    quantity: int | UnsetType | None = UNSET
-    discount_quantity: int | UnsetType | None = UNSET
-    initial_quantity: int | UnsetType | None = UNSET
-    amount: int | UnsetType | None = UNSET
-    discount_amount: int | UnsetType | None = UNSET
-    initial_amount: int | UnsetType | None = UNSET
-    price: int | float | UnsetType | None = UNSET
+    source_id: SourceId | UnsetType | None = UNSET
+    quantity: Quantity | UnsetType | None = UNSET
+    discount_quantity: Quantity | UnsetType | None = UNSET
+    initial_quantity: Quantity | UnsetType | None = UNSET
+    amount: Amount | UnsetType | None = UNSET
+    discount_amount: Amount | UnsetType | None = UNSET
+    initial_amount: Amount | UnsetType | None = UNSET
+    price: Amount | UnsetType | None = UNSET
     product: dict[str, Any] | UnsetType | None = UNSET
     sku: dict[str, Any] | UnsetType | None = UNSET
     metadata: dict[str, Any] | UnsetType | None = UNSET
@@ -39,12 +44,12 @@ class OrderWrite(Struct, kw_only=True):
     redemption (which may name a stored order by `id` or `source_id`). Absent (UNSET) keeps,
     null clears where clearing means something; unknown fields (e.g. `currency`) are ignored."""
 
-    id: str | UnsetType | None = UNSET
-    source_id: str | UnsetType | None = UNSET
+    id: SourceId | UnsetType | None = UNSET
+    source_id: SourceId | UnsetType | None = UNSET
     status: OrderStatus | UnsetType | None = UNSET
-    amount: int | UnsetType | None = UNSET
-    initial_amount: int | UnsetType | None = UNSET
-    discount_amount: int | UnsetType | None = UNSET
+    amount: Amount | UnsetType | None = UNSET
+    initial_amount: Amount | UnsetType | None = UNSET
+    discount_amount: Amount | UnsetType | None = UNSET
     items: list[OrderItemWrite] | UnsetType | None = UNSET
     metadata: dict[str, Any] | UnsetType | None = UNSET
     created_at: str | UnsetType | None = UNSET

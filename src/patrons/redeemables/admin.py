@@ -4,10 +4,10 @@ vouchers, and change a loyalty card's or gift card's balance."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from patrons.activities import service as activities
 from patrons.async_actions import service as async_actions
@@ -23,6 +23,7 @@ from patrons.redeemables.vouchers import check_code, draw_from_campaign, new_val
 from patrons.redeemables.wire import voucher_to_wire
 
 MAX_ADD = 1_000_000
+Delta = Annotated[int, Meta(ge=-(10**15), le=10**15)]
 
 
 class CampaignUpdate(Struct, kw_only=True):
@@ -40,8 +41,8 @@ class CampaignUpdate(Struct, kw_only=True):
 class BalanceUpdate(Struct, kw_only=True):
     """LoyaltiesMembersBalanceUpdateRequestBody / VouchersBalanceUpdateRequestBody."""
 
-    points: int | UnsetType | None = UNSET
-    amount: int | UnsetType | None = UNSET
+    points: Delta | UnsetType | None = UNSET
+    amount: Delta | UnsetType | None = UNSET
     source_id: str | UnsetType | None = UNSET
     reason: str | UnsetType | None = UNSET
     expiration_type: str | UnsetType | None = UNSET

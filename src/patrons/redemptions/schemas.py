@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from msgspec import UNSET, Raw, Struct, UnsetType
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from patrons.core.errors import PatronsError
+from patrons.core.limits import CODE_MAX
 from patrons.customers.schemas import CustomerCreate
 from patrons.orders.schemas import OrderWrite
 
 MAX_REDEEMABLES = 30  # StackableValidateRedeemBase: maxItems
+Credits = Annotated[int, Meta(ge=0, le=10**15)]
+Code = Annotated[str, Meta(max_length=CODE_MAX)]
+Text = Annotated[str, Meta(max_length=1024)]
 
 
 class GiftCredits(Struct, kw_only=True):
-    credits: int | UnsetType | None = UNSET
+    credits: Credits | UnsetType | None = UNSET
 
 
 class Reward(Struct, kw_only=True):
     id: str | UnsetType | None = UNSET
-    points: int | UnsetType | None = UNSET
+    points: Credits | UnsetType | None = UNSET
 
 
 class RedeemableRef(Struct, kw_only=True):
     """RedeemVoucher / RedeemGiftCard / RedeemLoyaltyCard: a voucher by code."""
 
     object: str = "voucher"
-    id: str
+    id: Code
     gift: GiftCredits | UnsetType | None = UNSET
     reward: Reward | UnsetType | None = UNSET
 
@@ -38,7 +42,7 @@ class StackableRequest(Struct, kw_only=True):
     order: OrderWrite | UnsetType | None = UNSET
     customer: CustomerCreate | UnsetType | None = UNSET
     metadata: dict[str, Any] | UnsetType | None = UNSET
-    tracking_id: str | UnsetType | None = UNSET
+    tracking_id: Text | UnsetType | None = UNSET
     session: dict[str, Any] | UnsetType | None = UNSET
     options: dict[str, Any] | UnsetType | None = UNSET
 
@@ -49,15 +53,15 @@ class VoucherRequest(Struct, kw_only=True):
     order: OrderWrite | UnsetType | None = UNSET
     customer: CustomerCreate | UnsetType | None = UNSET
     metadata: dict[str, Any] | UnsetType | None = UNSET
-    tracking_id: str | UnsetType | None = UNSET
+    tracking_id: Text | UnsetType | None = UNSET
     gift: GiftCredits | UnsetType | None = UNSET
     reward: Reward | UnsetType | None = UNSET
     session: dict[str, Any] | UnsetType | None = UNSET
 
 
 class RollbackRequest(Struct, kw_only=True):
-    reason: str | UnsetType | None = UNSET
-    tracking_id: str | UnsetType | None = UNSET
+    reason: Text | UnsetType | None = UNSET
+    tracking_id: Text | UnsetType | None = UNSET
     customer: CustomerCreate | UnsetType | None = UNSET
     order: OrderWrite | UnsetType | None = UNSET
     metadata: dict[str, Any] | UnsetType | None = UNSET
