@@ -159,3 +159,22 @@ class TestBalances:
         response = other_api.post(f"/v1/loyalties/members/{code}/balance", json={"points": 1})
         assert_error(response, 404, "not_found")
         assert api.get(f"/v1/vouchers/{code}").json()["loyalty_card"]["balance"] == 100
+
+
+class TestLoyaltyPrograms:
+    def test_create_and_list(self, api, other_api):
+        made = api.post(
+            "/v1/loyalties",
+            json={
+                "name": "Points",
+                "voucher": {"type": "LOYALTY_CARD", "loyalty_card": {"points": 5}},
+            },
+        )
+        create_campaign(api)  # a discount campaign: not a loyalty program
+
+        assert made.status_code == 200, made.text
+        assert made.json()["campaign_type"] == "LOYALTY_PROGRAM"
+        listed = api.get("/v1/loyalties").json()
+        assert [c["id"] for c in listed["campaigns"]] == [made.json()["id"]]
+        assert other_api.get("/v1/loyalties").json()["campaigns"] == []
+        assert_error(api.post("/v1/loyalties", json={"name": 5}), 400, "invalid_payload")

@@ -97,6 +97,8 @@ SERVED = {
     "update-loyalty-card-balance-1",
     "get-member",
     "get-member-1",
+    "create-loyalty-program",
+    "list-loyalty-programs",
 }
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, delete, get, post, put
 
 from patrons.core.pagination import bounded_int
 from patrons.db.database import Database
 from patrons.http.requests import origin_of, path_id, path_value, query_params, read_json
 from patrons.projects.service import Project
-from patrons.redeemables import admin
+from patrons.redeemables import admin, campaigns
 from patrons.redeemables.admin import Balance, BalanceUpdate, CampaignUpdate, VoucherList
-from patrons.redeemables.schemas import Campaign, Voucher
+from patrons.redeemables.schemas import Campaign, CampaignCreate, CampaignList, Voucher
 
 
 @post("/v1/campaigns/{campaign_id:str}/vouchers", status_code=200)
@@ -149,6 +150,22 @@ async def get_campaign_member(
     return await _member(db, project, member_id, campaign_id)
 
 
+@post("/v1/loyalties", status_code=200)
+async def create_loyalty_program(request: Request, db: Database, project: Project) -> Campaign:
+    body = await read_json(request, CampaignCreate)
+    body = msgspec.structs.replace(body, campaign_type="LOYALTY_PROGRAM")
+    async with db.transaction() as conn:
+        return await campaigns.create(
+            conn, project_id=project.id, body=body, origin=origin_of(request, project)
+        )
+
+
+@get("/v1/loyalties")
+async def list_loyalty_programs(request: Request, db: Database, project: Project) -> CampaignList:
+    params = {**query_params(request), "campaign_type": "LOYALTY_PROGRAM"}
+    return await campaigns.list_(db, project_id=project.id, params=params)
+
+
 # Served by redeemables/router.py's Router: these share paths with its handlers
 # (/v1/campaigns/{id}, /v1/vouchers), and one path must live in one Router.
 HANDLERS = [
@@ -164,4 +181,6 @@ HANDLERS = [
     campaign_member_balance,
     get_member,
     get_campaign_member,
+    create_loyalty_program,
+    list_loyalty_programs,
 ]
