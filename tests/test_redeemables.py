@@ -377,7 +377,7 @@ class TestVoucherCreate:
     @pytest.mark.parametrize(
         "body",
         [
-            {"discount": DISCOUNT},
+            # (no `type` is a DISCOUNT_VOUCHER: tests/test_wire_edges.py)
             {"type": "DISCOUNT_VOUCHER"},
             {"type": "GIFT_VOUCHER", "gift": {}},
             {"type": "GIFT_VOUCHER", "gift": {"amount": -5}},
