@@ -174,14 +174,24 @@ async def create(conn: Conn, *, project_id: str, body: OrderWrite, origin: Origi
     return to_wire(await upsert_row(conn, project_id=project_id, body=body, origin=origin))
 
 
-async def upsert_row(conn: Conn, *, project_id: str, body: OrderWrite, origin: Origin) -> Row:
+async def upsert_row(
+    conn: Conn,
+    *,
+    project_id: str,
+    body: OrderWrite,
+    origin: Origin,
+    extra: Mapping[str, Any] | None = None,
+) -> Row:
+    """`extra`: columns set beside the body's (what a redemption applied to a new order)."""
     source_id = body.source_id if isinstance(body.source_id, str) else None
     if isinstance(body.id, str) and body.id:
         return await _update_row(conn, project_id=project_id, ref=body.id, body=body, origin=origin)
     if source_id is not None:
         existing = await repository.get(conn, project_id=project_id, ref=source_id, lock=True)
         if existing is not None and existing["source_id"] == source_id:
-            return await _apply(conn, project_id=project_id, row=existing, body=body, origin=origin)
+            return await _apply(
+                conn, project_id=project_id, row=existing, body=body, origin=origin, extra=extra
+            )
     changes = await _changes(conn, project_id=project_id, body=body, origin=origin)
     values = {
         "id": ids.order_id(),
@@ -189,6 +199,7 @@ async def upsert_row(conn: Conn, *, project_id: str, body: OrderWrite, origin: O
         "status": "CREATED",
         "metadata": "{}",
         **changes,
+        **(extra or {}),
         "created_at": now_ms(),
     }
     row = await repository.insert(conn, project_id=project_id, values=values)
@@ -196,7 +207,9 @@ async def upsert_row(conn: Conn, *, project_id: str, body: OrderWrite, origin: O
         existing = await repository.get(conn, project_id=project_id, ref=str(source_id), lock=True)
         if existing is None:
             raise NotFound("order", str(source_id))
-        return await _apply(conn, project_id=project_id, row=existing, body=body, origin=origin)
+        return await _apply(
+            conn, project_id=project_id, row=existing, body=body, origin=origin, extra=extra
+        )
     await _recorded(conn, project_id=project_id, before=None, after=row, origin=origin)
     return row
 
@@ -219,8 +232,17 @@ async def _update_row(
     return await _apply(conn, project_id=project_id, row=row, body=body, origin=origin)
 
 
-async def _apply(conn: Conn, *, project_id: str, row: Row, body: OrderWrite, origin: Origin) -> Row:
+async def _apply(
+    conn: Conn,
+    *,
+    project_id: str,
+    row: Row,
+    body: OrderWrite,
+    origin: Origin,
+    extra: Mapping[str, Any] | None = None,
+) -> Row:
     changes = await _changes(conn, project_id=project_id, body=body, origin=origin)
+    changes.update(extra or {})
     if not changes:
         return row
     changes["updated_at"] = now_ms()
@@ -277,20 +299,29 @@ async def draft(
     }
 
 
-async def for_redemption(
+async def stored_for_redemption(
+    conn: Conn, *, project_id: str, body: OrderWrite | None
+) -> Row | None:
+    """The stored order a redemption names (by id, or a known source_id), locked; None when
+    the redemption brings a new order (see `create_for_redemption`)."""
+    if body is None:
+        return None
+    return await _stored(conn, project_id=project_id, body=body, lock=True)
+
+
+async def create_for_redemption(
     conn: Conn,
     *,
     project_id: str,
     body: OrderWrite | None,
     customer_id: str | None,
     origin: Origin,
+    discount: int,
+    items_discount: int,
+    redemptions: Mapping[str, Any],
 ) -> Row:
-    """The order a redemption applies to, locked: the stored one it names, else a new one
-    for the customer (PAID unless the body says otherwise, as Voucherify stores it)."""
-    if body is not None:
-        stored = await _stored(conn, project_id=project_id, body=body, lock=True)
-        if stored is not None:
-            return stored
+    """A redemption's new order, written once with what the redemption applied: for the
+    customer, PAID unless the body says otherwise (as Voucherify stores it)."""
     body = body or OrderWrite()
     fields: dict[str, Any] = {}
     if not isinstance(body.status, str):
@@ -299,7 +330,12 @@ async def for_redemption(
         fields["customer_id"] = customer_id
     if fields:
         body = msgspec.structs.replace(body, **fields)
-    return await upsert_row(conn, project_id=project_id, body=body, origin=origin)
+    extra = {
+        "discount_amount": discount,
+        "items_discount_amount": items_discount,
+        "redemptions": _json(redemptions),
+    }
+    return await upsert_row(conn, project_id=project_id, body=body, origin=origin, extra=extra)
 
 
 async def set_discounts(

@@ -350,8 +350,9 @@ async def redeem(
     )
     customer_id = None if customer is None else customer["id"]
     order_body = body.order if isinstance(body.order, OrderWrite) else None
-    order = await orders.for_redemption(
-        conn, project_id=project_id, body=order_body, customer_id=customer_id, origin=origin
+    stored = await orders.stored_for_redemption(conn, project_id=project_id, body=order_body)
+    order: Mapping[str, Any] = stored or await orders.draft(
+        conn, project_id=project_id, body=order_body, customer_id=customer_id
     )
     outcome = await _evaluate(
         conn,
@@ -401,15 +402,28 @@ async def redeem(
         **({"stacked": child_ids} if stacked else {}),
     }
     after = _order_after(order, outcome)
-    stored_order = await orders.set_discounts(
-        conn,
-        project_id=project_id,
-        order_id=order["id"],
-        discount=after["discount_amount"],
-        items_discount=after["items_discount_amount"],
-        redemptions=entries,
-        origin=origin,
-    )
+    if stored is not None:
+        stored_order = await orders.set_discounts(
+            conn,
+            project_id=project_id,
+            order_id=stored["id"],
+            discount=after["discount_amount"],
+            items_discount=after["items_discount_amount"],
+            redemptions=entries,
+            origin=origin,
+        )
+    else:  # a new order: written once, with what was applied
+        stored_order = await orders.create_for_redemption(
+            conn,
+            project_id=project_id,
+            body=order_body,
+            customer_id=customer_id,
+            origin=origin,
+            discount=after["discount_amount"],
+            items_discount=after["items_discount_amount"],
+            redemptions=entries,
+        )
+    order_id = stored_order["id"]
     order_wire = as_dict(orders.to_wire(stored_order, applied=_applied_amounts(outcome)))
     channel = {"channel_id": origin.app_id, "channel_type": "API"}
     tracking_id = body.tracking_id if isinstance(body.tracking_id, str) else None
@@ -430,7 +444,7 @@ async def redeem(
             "voucher_type": applied.voucher["type"],
             "campaign_id": applied.voucher["campaign_id"],
             "customer_id": customer_id,
-            "order_id": order["id"],
+            "order_id": order_id,
             "tracking_id": tracking_id,
             "amount": effect.discount + effect.items_discount
             if applied.voucher["type"] != "LOYALTY_CARD"
@@ -463,7 +477,7 @@ async def redeem(
             "voucher_type": None,
             "campaign_id": None,
             "customer_id": customer_id,
-            "order_id": order["id"],
+            "order_id": order_id,
             "tracking_id": tracking_id,
             "amount": sum(int(c["amount"]) for c in children),
             "credits": 0,
