@@ -293,3 +293,61 @@ class TestCustomerJourney:  # the issue's "done when"
         assert after.summary.orders.total_amount == 4000
         held = sdk.customers.list_customer_redeemables(customer.id).data
         assert [h.redeemable.status for h in held] == ["ACTIVE"]  # the gift card, refilled
+
+
+class TestMoreParsing:
+    """Every other operation of issue 17 through the SDK: its models must parse each answer."""
+
+    def test_single_rollback_members_balances_programs(self, sdk):
+        sdk_api = apis(sdk)
+        customer = sdk_api["customers"].create_customer(
+            v.CustomersCreateRequestBody(source_id=name("parse"))
+        )
+        gift = sdk_api["vouchers"].create_voucher(
+            name("GIFT"),
+            v.VouchersCreateWithSpecificCodeRequestBody(
+                type="GIFT_VOUCHER", gift=v.Gift(amount=800)
+            ),
+        )
+        redeemed = sdk_api["redemptions"].redeem_stacked_discounts(
+            v.RedemptionsRedeemRequestBody(
+                redeemables=[
+                    v.RedemptionsRedeemRequestBodyRedeemablesItem(id=gift.code, object="voucher")
+                ],
+                customer=v.Customer(id=customer.id),
+                order=v.Order(amount=500),
+            )
+        )
+        redemption_id = redeemed.redemptions[0].id
+        assert sdk_api["redemptions"].get_redemption(redemption_id).id == redemption_id
+
+        rollback = sdk_api["redemptions"].rollback_redemption(redemption_id, reason="test")
+
+        assert (rollback.result, rollback.status) == ("SUCCESS", "SUCCEEDED")
+        assert sdk_api["vouchers"].get_voucher(gift.code).gift.balance == 800
+        topped = sdk_api["vouchers"].update_voucher_balance(
+            gift.code, v.VouchersBalanceUpdateRequestBody(amount=200)
+        )
+        assert topped.balance == 1000
+        listed = sdk_api["redemptions"].list_redemptions(limit=10)
+        assert listed.total == 2  # the redemption and its rollback
+        program = sdk_api["loyalties"].create_loyalty_program(
+            v.LoyaltiesCreateCampaignRequestBody(
+                name=name("program"),
+                voucher=v.CampaignLoyaltyVoucher(
+                    type="LOYALTY_CARD", loyalty_card=v.CampaignLoyaltyCard(points=70)
+                ),
+            )
+        )
+        assert [p.id for p in sdk_api["loyalties"].list_loyalty_programs().campaigns] == [
+            program.id
+        ]
+        card = sdk_api["loyalties"].add_member(
+            program.id, v.LoyaltiesMembersCreateRequestBody(customer=v.Customer(id=customer.id))
+        )
+        assert sdk_api["loyalties"].get_member(card.code).loyalty_card.balance == 70
+        assert sdk_api["loyalties"].get_member1(program.id, card.code).code == card.code
+        moved = sdk_api["loyalties"].update_loyalty_card_balance1(
+            program.id, card.code, v.LoyaltiesMembersBalanceUpdateRequestBody(points=30)
+        )
+        assert moved.balance == 100
