@@ -194,6 +194,18 @@ async def delete_payload(conn: Conn, *, project_id: str, action_id: str) -> None
     )
 
 
+async def delete_payload_pieces(conn: Conn, *, project_id: str, action_id: str, limit: int) -> int:
+    """Delete up to `limit` of the job's stored payload pieces (the first ones); the count."""
+    rows = await conn.fetch(
+        "DELETE FROM async_action_payload WHERE project_id = $1 AND action_id = $2 AND seq IN"
+        " (SELECT seq FROM async_action_payload WHERE project_id = $1 AND action_id = $2"
+        f" ORDER BY seq LIMIT {int(limit)}) RETURNING seq",
+        project_id,
+        action_id,
+    )
+    return len(rows)
+
+
 async def insert_failures(
     conn: Conn, *, project_id: str, action_id: str, failures: Sequence[tuple[int, Any, str]]
 ) -> None:
