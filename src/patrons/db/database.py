@@ -261,7 +261,10 @@ class SqliteDatabase(SqliteConn, Database):
         async with self._writing():
             self.raw.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
             try:
-                self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                for _ in range(5):  # busy at once while another checkpoint (the API's 1 s one) runs
+                    if not self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                        break
+                    await asyncio.sleep(0.02)
             finally:
                 self.raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
