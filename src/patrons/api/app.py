@@ -13,11 +13,13 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from patrons import assembly, observability
+from patrons.api import orphans
 from patrons.api.docs import HANDLERS as DOCS_HANDLERS
 from patrons.api.gateway import Gateway
 from patrons.api.health import HANDLERS as HEALTH_HANDLERS
 from patrons.api.rate_limits import RateLimiter
 from patrons.async_actions import handlers as job_handlers
+from patrons.async_actions.router import reports_router
 from patrons.async_actions.router import router as async_actions_router
 from patrons.cockpit.router import router as cockpit_router
 from patrons.customers import service as customers
@@ -35,7 +37,7 @@ from patrons.redemptions.router import router as redemptions_router
 from patrons.segments.router import router as segments_router
 from patrons.segments.service import Resolver
 from patrons.settings import Settings
-from patrons.worker.runner import Worker
+from patrons.worker.embedded import EmbeddedWorker
 
 log = logging.getLogger("patrons.api")
 
@@ -72,26 +74,25 @@ def create_app(settings: Settings | None = None) -> Any:
         app.state.oauth_token_ttl_seconds = settings.oauth_token_ttl_seconds
         checkpoint = database.start_checkpoints(db)
         flusher = asyncio.create_task(_flush_access_log_loop())
-        stop = asyncio.Event()
-        worker = (
-            asyncio.create_task(
-                Worker(
-                    db,
-                    handlers=job_handlers.registered(),
-                    chunk_rows=settings.worker_chunk_rows,
-                    lease_ms=settings.worker_lease_ms,
-                ).run(stop)
+        worker = None
+        if settings.embedded_worker:  # on its own thread: the API never waits for a job
+            worker = EmbeddedWorker(
+                settings.database_url,
+                handlers=job_handlers.registered(),
+                chunk_rows=settings.worker_chunk_rows,
+                lease_ms=settings.worker_lease_ms,
+                poll=settings.worker_poll_seconds,
             )
-            if settings.embedded_worker
-            else None
-        )
+            await asyncio.to_thread(worker.start)
+        orphan_watch = orphans.watch()  # under `patrons serve`: exit with its main process
         gc.freeze()  # start-up objects never need collecting; keeps GC pauses short
         try:
             yield
         finally:
-            stop.set()
+            if orphan_watch is not None:
+                orphan_watch.cancel()
             if worker is not None:
-                await worker  # finishes (or never starts) its current chunk
+                await worker.stop()  # finishes (or never starts) its current chunk
             if checkpoint is not None:
                 checkpoint.cancel()
             flusher.cancel()
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Any:
         route_handlers=[
             customers_router,
             async_actions_router,
+            reports_router,
             segments_router,
             redeemables_router,
             orders_router,

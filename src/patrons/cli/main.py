@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from patrons import __version__
+from patrons.cli import tools as project_tools
 from patrons.cli.errors import USAGE, PatronsTyper, Problem, set_debug
 from patrons.db import database, migrate, preflight
 from patrons.projects import repository as project_repository
@@ -26,6 +27,7 @@ keys_app = typer.Typer(help="API keys (X-App-Id / X-App-Token).")
 app.add_typer(db_app, name="db")
 app.add_typer(project_app, name="project")
 app.add_typer(keys_app, name="keys")
+project_tools.register(app, project_app)  # project reset | export | import, seed
 console = Console()
 T = TypeVar("T")
 
@@ -154,6 +156,8 @@ def serve(
         _show(creds, "Default project created. Keep these keys; the token is not shown again:")
     # print(), not Rich: the line stays whole at any terminal width.
     print(f"Patrons {__version__} on http://{host}:{port} ({mask_url(settings.database_url)})")
+    # API worker processes watch this process and exit with it (patrons.api.orphans).
+    os.environ["PATRONS_SERVE_PID"] = str(os.getpid())
     metrics_dir = _metrics_dir(workers)
     try:
         Granian(
@@ -292,6 +296,7 @@ def worker(wait_for_db: float = WAIT_FOR_DB) -> None:
                 handlers=job_handlers.registered(),
                 chunk_rows=settings.worker_chunk_rows,
                 lease_ms=settings.worker_lease_ms,
+                poll=settings.worker_poll_seconds,
             ).run(stop)
         finally:
             await db.close()

@@ -8,25 +8,30 @@ it, and after the lease expires any worker resumes from the checkpoint. Releasin
 after every chunk and always claiming the job touched longest ago gives round-robin between
 jobs, so small jobs are not starved behind a huge import. A chunk that raises is retried on a
 later claim; a job claimed MAX_ATTEMPTS times without a committed chunk is FAILED.
+
+An idle worker sleeps until a job is enqueued (`JOBS_CHANNEL`, notified when the enqueuing
+transaction commits) or `poll` seconds pass: polling is the fallback that also finds expired
+leases. Between chunks the database may tidy up (`after_bulk_write`: SQLite's WAL checkpoint).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from patrons import observability
 from patrons.async_actions import repository
-from patrons.async_actions.handlers import Job, JobHandler, Totals
-from patrons.async_actions.service import encode_result
+from patrons.async_actions.handlers import Job, JobCannotRun, JobHandler, Totals
+from patrons.async_actions.service import JOBS_CHANNEL, encode_result
 from patrons.core import ids
 from patrons.core.clock import now_ms
+from patrons.db import database
 from patrons.db.database import Conn, Database
 
 log = logging.getLogger("patrons.worker")
+PAYLOAD_PIECES_PER_DELETE = 8  # 1 MiB pieces deleted per transaction once a job is done
 MAX_ATTEMPTS = 20  # claims of one job without a committed chunk before it is FAILED
 
 
@@ -49,15 +54,24 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s started; job types: %s", self.owner, ", ".join(sorted(self.handlers)))
-        while not stop.is_set():
-            try:
-                worked = await self.step()
-            except Exception:
-                log.exception("worker %s: chunk failed; the job will be retried", self.owner)
-                worked = False
-            if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll)
+        wake = asyncio.Event()
+        listening = await database.listen(self.db, JOBS_CHANNEL, wake.set)
+        try:
+            while not stop.is_set():
+                wake.clear()  # before looking: a job enqueued from here on wakes the wait below
+                try:
+                    worked = await self.step()
+                except Exception:
+                    log.exception("worker %s: chunk failed; the job will be retried", self.owner)
+                    worked = False
+                if not worked:
+                    await _first_of(stop, wake, timeout=self.poll)
+                else:
+                    # A chunk on SQLite never suspends: let callbacks from other threads (the
+                    # embedded worker's stop, a wake-up) run before the next one.
+                    await asyncio.sleep(0)
+        finally:
+            await listening.close()
         log.info("worker %s stopped", self.owner)
 
     async def step(self) -> bool:
@@ -69,7 +83,10 @@ class Worker:
         if handler is None or job.attempts > MAX_ATTEMPTS:
             await self._fail(job, "job could not be processed")
             return True
-        await self.run_chunk(job, handler)
+        try:
+            await self.run_chunk(job, handler)
+        except JobCannotRun as exc:  # retrying cannot help: fail now, with the reason
+            await self._fail(job, str(exc))
         return True
 
     async def claim(self) -> Job | None:
@@ -90,6 +107,9 @@ class Worker:
 
     async def run_chunk(self, job: Job, handler: JobHandler[Any]) -> None:
         started = observability.now()
+        # Before the chunk too: the WAL may hold an upload's transaction; the peak is then one
+        # of them, not both.
+        await self.db.after_bulk_write()
         chunk = await handler.read_chunk(self.db, job, max_rows=self.chunk_rows)
         async with self.db.transaction() as conn:
             if not await repository.hold_lease(
@@ -118,6 +138,9 @@ class Worker:
             )
             if chunk.last:
                 await self._finish(conn, job, handler, now)
+        await self.db.after_bulk_write()
+        if chunk.last:
+            await self._drop_payload(job)
         observability.JOB_SECONDS.labels(job.type).observe(observability.now() - started)
         observability.JOB_ROWS.labels(job.type, "written").inc(applied.done)
         observability.JOB_ROWS.labels(job.type, "failed").inc(failed)
@@ -148,7 +171,22 @@ class Worker:
             result=encode_result(summary.result),
             now=now,
         )
-        await repository.delete_payload(conn, project_id=job.project_id, action_id=job.id)
+
+    async def _drop_payload(self, job: Job) -> None:
+        """A finished job's stored payload, deleted a few pieces per transaction after it is
+        DONE: deleting it whole in the finishing transaction put the whole upload in the SQLite
+        WAL at once (SQLite builds with SECURE_DELETE, as Debian's, zero every freed page)."""
+        while True:
+            async with self.db.transaction() as conn:
+                deleted = await repository.delete_payload_pieces(
+                    conn,
+                    project_id=job.project_id,
+                    action_id=job.id,
+                    limit=PAYLOAD_PIECES_PER_DELETE,
+                )
+            await self.db.after_bulk_write()
+            if deleted < PAYLOAD_PIECES_PER_DELETE:
+                return
 
     async def _fail(self, job: Job, reason: str) -> None:
         async with self.db.transaction() as conn:
@@ -161,3 +199,13 @@ class Worker:
                 result=encode_result({"message": reason}),
                 now=now_ms(),
             )
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Until one of `events` is set or `timeout` seconds pass."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
