@@ -15,9 +15,10 @@ from patrons.core.clock import format_ms, now_ms
 from patrons.core.errors import InvalidPayload, InvalidQueryParams, NotFound
 from patrons.core.jsonraw import raw_json
 from patrons.core.origin import Origin
+from patrons.customers import named
 from patrons.customers import service as customers
 from patrons.db.database import Conn, Database, Row
-from patrons.orders import customers_ref, repository
+from patrons.orders import repository
 from patrons.orders.schemas import (
     COUNTED,
     MAX_ITEMS,
@@ -116,13 +117,11 @@ async def _party(
 ) -> str | Any | None:
     """The customer (or referrer) id an order body names: UNSET when it names none."""
     if _given(inline):
-        row = await customers_ref.resolve(
-            conn, project_id=project_id, customer=inline, origin=origin
-        )
+        row = await named.resolve_named(conn, project_id=project_id, customer=inline, origin=origin)
         if row is not None:
             return row["id"]
     if _given(ref):
-        return (await customers_ref.by_id(conn, project_id=project_id, customer_id=ref))["id"]
+        return (await customers.get_or_raise(conn, project_id=project_id, ref=ref))["id"]
     return UNSET
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from msgspec import UNSET, Meta, Struct
+from msgspec import Meta, Struct
 
 from patrons.activities import service as activities
 from patrons.core import ids
@@ -20,6 +20,7 @@ from patrons.core.errors import InvalidPayload, NotFound, PatronsError
 from patrons.core.jsonraw import raw_json
 from patrons.core.limits import CHANNEL_MAX, SOURCE_ID_MAX
 from patrons.core.origin import Origin
+from patrons.customers import named
 from patrons.customers import service as customers
 from patrons.customers.schemas import CustomerCreate
 from patrons.db.database import Conn, Database, Row
@@ -81,55 +82,20 @@ class InvalidCustomer(PatronsError):
     message = "Customer data is missing"
 
 
-def _has_profile_data(customer: CustomerCreate, besides: tuple[str, ...] = ()) -> bool:
-    return any(
-        getattr(customer, f) is not UNSET
-        for f in customer.__struct_fields__
-        if f not in ("id", "source_id", *besides)
-    )
-
-
 async def resolve_customer(
     conn: Conn, *, project_id: str, customer: CustomerCreate | None, origin: Origin
 ) -> Row:
-    """The customer named by id (must exist) or source_id (created when new); profile fields
-    sent along upsert it, as Voucherify does."""
+    """The customer named by id (must exist), source_id (created when new) or `email` alone
+    (matched case-insensitively, else created); profile fields sent along upsert it."""
     if customer is not None and not customer.id and not customer.source_id and customer.email:
-        return await _by_email(conn, project_id=project_id, customer=customer, origin=origin)
+        return await named.resolve_by_email(
+            conn, project_id=project_id, customer=customer, origin=origin
+        )
     if customer is None or (not customer.id and not customer.source_id):
         raise InvalidCustomer("Property .customer must carry an id, a source_id or an email")
-    if isinstance(customer.id, str) and customer.id:
-        row = await customers.resolve(conn, project_id=project_id, ref=customer.id)
-        if row is None or row["id"] != customer.id:
-            raise NotFound("customer", customer.id)
-        if not _has_profile_data(customer):
-            return row
-        await customers.upsert(conn, project_id=project_id, body=customer, origin=origin)
-        return await customers.get_or_raise(conn, project_id=project_id, ref=customer.id)
-    source_id = str(customer.source_id)
-    row = await customers.resolve(conn, project_id=project_id, ref=source_id)
-    if row is None or row["source_id"] != source_id or _has_profile_data(customer):
-        wire = await customers.upsert(conn, project_id=project_id, body=customer, origin=origin)
-        return await customers.get_or_raise(conn, project_id=project_id, ref=wire.id)
+    row = await named.resolve_named(conn, project_id=project_id, customer=customer, origin=origin)
+    assert row is not None  # an id or a source_id always names someone
     return row
-
-
-async def _by_email(
-    conn: Conn, *, project_id: str, customer: CustomerCreate, origin: Origin
-) -> Row:
-    """A customer given by `email` alone (as Voucherify accepts it): the live customer with
-    that e-mail (case-insensitively; the oldest if several), updated with any other profile
-    fields sent; else a new customer without source_id holding that e-mail."""
-    assert isinstance(customer.email, str)
-    row = await customers.resolve_by_email(conn, project_id=project_id, email=customer.email)
-    if row is None:
-        wire = await customers.upsert(conn, project_id=project_id, body=customer, origin=origin)
-        return await customers.get_or_raise(conn, project_id=project_id, ref=wire.id)
-    if not _has_profile_data(customer, besides=("email",)):
-        return row
-    body = msgspec.structs.replace(customer, id=row["id"], email=UNSET)
-    await customers.upsert(conn, project_id=project_id, body=body, origin=origin)
-    return await customers.get_or_raise(conn, project_id=project_id, ref=row["id"])
 
 
 def simple_customer(row: Row) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from patrons.core import ids
 from patrons.core.clock import format_ms, now_ms
 from patrons.core.errors import InvalidPayload, NotFound
 from patrons.core.origin import Origin
+from patrons.customers import named
 from patrons.customers import service as customers
 from patrons.customers.schemas import CustomerCreate
 from patrons.db.database import Conn, Database, Row
-from patrons.orders import customers_ref
 from patrons.orders import service as orders
 from patrons.orders.schemas import OrderWrite
 from patrons.redeemables import balances, campaigns
@@ -82,7 +82,7 @@ async def _customer(
         return None
     assert isinstance(customer, CustomerCreate)
     if create:
-        return await customers_ref.resolve(
+        return await named.resolve_named(
             conn, project_id=project_id, customer=customer, origin=origin
         )
     for ref in (customer.id, customer.source_id):  # a validation writes no customer
