@@ -218,13 +218,17 @@ class TestExportImport:
         assert any(line.startswith(default) and line.endswith("yes") for line in there.splitlines())
 
         renamed = tmp_path / "renamed.jsonl"
-        renamed.write_text(file.read_text().replace(default, "proj_second"))
-        key = next(
+        text = file.read_text().replace(default, "proj_second")
+        # Every App key of the project moves too (other tests may have added keys to it).
+        keys = [
             json.loads(line)["row"]["app_id"]
             for line in file.read_text().splitlines()
             if '"table":"api_key"' in line
-        )
-        renamed.write_text(renamed.read_text().replace(key, "second-app-id"))
+        ]
+        assert keys
+        for n, key in enumerate(keys):
+            text = text.replace(key, f"second-app-id-{n}")
+        renamed.write_text(text)
         patrons(other_kind.url, "project", "import", str(renamed))
         there = patrons(other_kind.url, "project", "list").stdout
         second = next(line for line in there.splitlines() if line.startswith("proj_second"))
