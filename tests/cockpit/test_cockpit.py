@@ -1,10 +1,12 @@
 """The cockpit (/cockpit) against a real server on both databases: sign-in, the session
-cookie, origin and CSRF checks, project scoping, search, paging, edit, delete, jobs, segments."""
+cookie, origin and CSRF checks, project scoping, search, paging, a customer's orders and
+redemptions, edit, delete, jobs, segments."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from patrons.db import database
 from patrons.projects import service as projects
 from tests.conftest import Project, Server, start_server
+from tests.factories import create_voucher
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -45,6 +48,37 @@ def csrf_of(client: httpx.Client, path: str = "/cockpit/customers") -> str:
 
 def url_of(customer_id: str) -> str:
     return "/cockpit/customers/" + quote(customer_id, safe="")
+
+
+def table(page: str, table_id: str) -> str:
+    found = re.search(rf'<table class="list" id="{table_id}">.*?</table>', page, re.S)
+    return found.group(0) if found else ""
+
+
+def redeem(api: httpx.Client, code: str, customer_id: str, **order: object) -> httpx.Response:
+    return api.post(
+        "/v1/redemptions",
+        json={
+            "redeemables": [{"object": "voucher", "id": code}],
+            "customer": {"id": customer_id},
+            "order": order,
+        },
+    )
+
+
+def write_rows(server: Server, statements: list[tuple[str, tuple[object, ...]]]) -> None:
+    """Rows written straight to the database, in one transaction."""
+
+    async def run() -> None:
+        db = await database.connect(server.backend.url, pg_pool_min=1, pg_pool_max=1)
+        try:
+            async with db.transaction() as conn:
+                for sql, args in statements:
+                    await conn.execute(sql, *args)
+        finally:
+            await db.close()
+
+    asyncio.run(run())
 
 
 class TestSignIn:
@@ -242,6 +276,119 @@ class TestCustomers:
         search = browser.get("/cockpit/customers?q=theirs").text
         assert "<code>theirs</code>" not in search
         assert "No customers" in search
+
+    def test_customer_page_shows_orders_and_redemptions(
+        self, browser: httpx.Client, api: httpx.Client
+    ) -> None:
+        customer = api.post("/v1/customers", json={"source_id": "buyer"}).json()
+        order = api.post(
+            "/v1/orders",
+            json={
+                "source_id": "web-1001",
+                "amount": 4200,
+                "status": "PAID",
+                "customer_id": customer["id"],
+            },
+        )
+        assert order.status_code == 200, order.text
+        time.sleep(0.01)  # the redemption's order is the newer one
+        code = "CK-" + secrets.token_hex(4).upper()
+        create_voucher(
+            api,
+            code=code,
+            discount={"type": "AMOUNT", "amount_off": 300},
+            redemption={"quantity": 1},
+        )
+        ok = redeem(api, code, customer["id"], source_id="web-1002", amount=1500)
+        assert ok.status_code == 200, ok.text
+        redemption_id = ok.json()["redemptions"][0]["id"]
+        assert redeem(api, code, customer["id"], amount=900).status_code == 400  # used up
+        rollback = api.post(f"/v1/redemptions/{redemption_id}/rollback")
+        assert rollback.status_code == 200, rollback.text
+
+        page = browser.get(url_of(customer["id"]))
+
+        assert page.status_code == 200
+        orders = table(page.text, "orders")
+        rows = re.findall(r"<tr><td><code>(ord_[^<]+)</code></td><td><code>([^<]+)</code>", orders)
+        assert [source for _, source in rows] == ["web-1002", "web-1001"]  # newest first
+        assert rows[1][0] == order.json()["id"]
+        assert "PAID" in orders
+        assert "4200" in orders
+        assert "1500" in orders
+        redemptions = table(page.text, "redemptions")
+        assert redemptions.count(f"<code>{code}</code>") == 2
+        assert redemption_id in redemptions
+        assert "SUCCESS" in redemptions
+        assert "FAILURE" in redemptions
+        assert "quantity_exceeded" in redemptions
+        assert redemptions.count("rolled back") == 1
+        assert "redemption_rollback" not in redemptions  # the rollback is a column, not a row
+
+    def test_a_customer_without_orders(self, browser: httpx.Client, api: httpx.Client) -> None:
+        customer = api.post("/v1/customers", json={"source_id": "idle"}).json()
+        page = browser.get(url_of(customer["id"])).text
+        assert "No orders." in page
+        assert "No redemptions." in page
+
+    def test_the_newest_orders_only_with_a_note(
+        self, browser: httpx.Client, api: httpx.Client
+    ) -> None:
+        customer = api.post("/v1/customers", json={"source_id": "regular"}).json()
+        for n in range(32):
+            api.post("/v1/orders", json={"source_id": f"o-{n}", "customer_id": customer["id"]})
+        page = browser.get(url_of(customer["id"])).text
+        assert table(page, "orders").count("<tr><td>") == 30
+        assert "The newest 30 of 32 orders." in page
+
+    def test_another_projects_orders_and_redemptions_do_not_show(
+        self,
+        server: Server,
+        other_project: Project,
+        browser: httpx.Client,
+        api: httpx.Client,
+        other_api: httpx.Client,
+    ) -> None:
+        ours = api.post("/v1/customers", json={"source_id": "twin"}).json()
+        theirs = other_api.post("/v1/customers", json={"source_id": "twin"}).json()
+        other_api.post(
+            "/v1/orders",
+            json={"source_id": "theirs-order", "amount": 777, "customer_id": theirs["id"]},
+        )
+        code = "THEIRS-" + secrets.token_hex(4).upper()
+        create_voucher(other_api, code=code, discount={"type": "AMOUNT", "amount_off": 1})
+        assert redeem(other_api, code, theirs["id"], amount=100).status_code == 200
+        now = int(time.time() * 1000)
+        write_rows(  # rows of the other project naming our customer's id
+            server,
+            [
+                (
+                    "INSERT INTO orders (project_id, id, source_id, status, metadata,"
+                    " customer_id, created_at) VALUES ($1, $2, $3, 'PAID', '{}', $4, $5)",
+                    (
+                        other_project.id,
+                        "ord_" + secrets.token_hex(8),
+                        "stray-order",
+                        ours["id"],
+                        now,
+                    ),
+                ),
+                (
+                    "INSERT INTO redemption (project_id, id, object, related_object_type,"
+                    " related_object_id, voucher_code, customer_id, result, status, metadata,"
+                    " created_at) VALUES ($1, $2, 'redemption', 'voucher', 'v_stray', 'STRAY',"
+                    " $3, 'SUCCESS', 'SUCCEEDED', '{}', $4)",
+                    (other_project.id, "r_" + secrets.token_hex(8), ours["id"], now),
+                ),
+            ],
+        )
+
+        page = browser.get(url_of(ours["id"])).text
+
+        for foreign in ("theirs-order", ">777<", code, "stray-order", "STRAY", "v_stray"):
+            assert foreign not in page, foreign
+        assert "No orders." in page
+        assert "No redemptions." in page
 
     def test_unknown_customer_is_a_404_page(self, browser: httpx.Client) -> None:
         page = browser.get(url_of("cust_nope"))

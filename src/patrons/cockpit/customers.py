@@ -1,5 +1,6 @@
 """/cockpit/customers: search and list, one customer (profile, activity, segments,
-redeemables), edit, delete and permanent deletion — through the API's own services."""
+redeemables, orders, redemptions), edit, delete and permanent deletion — through the API's
+own services."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from patrons.customers.schemas import ADDRESS_FIELDS, CustomerUpdate
 from patrons.customers.wire import customer_to_wire
 from patrons.db.database import Database
 from patrons.http.requests import path_id, query_params, validation_details
+from patrons.orders import service as orders
 from patrons.redeemables import holders
+from patrons.redemptions import listing as redemptions
 from patrons.segments import service as segments
 
 AnyRequest = Request[Any, Any, Any]
@@ -39,6 +42,7 @@ FILTERS = (
 )
 ORDERS = ("-created_at", "created_at", "-updated_at", "updated_at", "source_id", "-source_id")
 PROFILE_FIELDS = ("name", "email", "phone", "description", "birthdate")
+SHOWN = 30  # the newest orders and redemptions a customer page lists (a note says if more)
 
 
 def customer_url(customer_id: str) -> str:
@@ -158,6 +162,23 @@ async def show_customer(
             db, project_id=project_id, customer_id=row["id"], params={"limit": "100"}
         )
     )
+    bought = _plain(
+        await orders.of_customer(db, project_id=project_id, customer_id=row["id"], limit=SHOWN)
+    )
+    redeemed = _plain(
+        await redemptions.list_(
+            db,
+            project_id=project_id,
+            params={
+                "limit": str(SHOWN),
+                "order": "-created_at",
+                "filters": {
+                    "customer_id": {"conditions": {"$is": row["id"]}},
+                    "object": {"conditions": {"$is": "redemption"}},
+                },
+            },
+        )
+    )
     wire = _plain(customer_to_wire(row))
     return page(
         "customer.html",
@@ -168,6 +189,8 @@ async def show_customer(
         activity=activity,
         segments=member_of["data"],
         redeemables=held,
+        orders=bought,
+        redemptions=redeemed,
         saved=params.get("saved") == "1",
     )
 

@@ -55,19 +55,35 @@ async def update(conn: Conn, *, project_id: str, order_id: str, changes: dict[st
 
 
 async def page(
-    db: DB, *, project_id: str, order_by: str, descending: bool, limit: int, offset: int
+    db: DB,
+    *,
+    project_id: str,
+    order_by: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+    customer_id: str | None = None,
 ) -> list[Row]:
+    """`customer_id`: that customer's orders only."""
     column = "updated_at" if order_by == "updated_at" else "created_at"
     direction = "DESC" if descending else "ASC"
+    of_customer = "" if customer_id is None else " AND customer_id = $2"
     return await db.fetch(
-        f"SELECT {COLUMNS} FROM orders WHERE project_id = $1"
+        f"SELECT {COLUMNS} FROM orders WHERE project_id = $1{of_customer}"
         f" ORDER BY {column} {direction}, id {direction} LIMIT {int(limit)} OFFSET {int(offset)}",
         project_id,
+        *(() if customer_id is None else (customer_id,)),
     )
 
 
-async def count(db: DB, *, project_id: str) -> int:
-    return await db.fetchval("SELECT COUNT(*) FROM orders WHERE project_id = $1", project_id)
+async def count(db: DB, *, project_id: str, customer_id: str | None = None) -> int:
+    if customer_id is None:
+        return await db.fetchval("SELECT COUNT(*) FROM orders WHERE project_id = $1", project_id)
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM orders WHERE project_id = $1 AND customer_id = $2",
+        project_id,
+        customer_id,
+    )
 
 
 async def totals_of(db: DB, *, project_id: str, customer_id: str, statuses: Sequence[str]) -> Row:

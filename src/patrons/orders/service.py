@@ -434,3 +434,20 @@ async def list_(db: Database, *, project_id: str, params: Mapping[str, str]) -> 
     )
     total = await repository.count(db, project_id=project_id)
     return OrderList(orders=[to_wire(r) for r in rows], total=total)
+
+
+async def of_customer(
+    db: Database | Conn, *, project_id: str, customer_id: str, limit: int
+) -> OrderList:
+    """The customer's orders, newest first (at most `limit`), and how many it has in all."""
+    rows = await repository.page(
+        db,
+        project_id=project_id,
+        order_by="created_at",
+        descending=True,
+        limit=limit,
+        offset=0,
+        customer_id=customer_id,
+    )
+    total = await repository.count(db, project_id=project_id, customer_id=customer_id)
+    return OrderList(orders=[to_wire(r) for r in rows], total=total)
