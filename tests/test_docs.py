@@ -72,6 +72,7 @@ SERVED = {
     "disable-voucher",
     "create-publication",
     "create-publication-1",
+    "list-publications",
     "add-member",
     "create-order",
     "get-order",

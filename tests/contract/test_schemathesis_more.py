@@ -42,7 +42,11 @@ SERVED = {
         ("post", "/v1/vouchers/{code}/enable"),
         ("post", "/v1/vouchers/{code}/disable"),
     },
-    "publications.json": {("post", "/v1/publications"), ("get", "/v1/publications/create")},
+    "publications.json": {
+        ("post", "/v1/publications"),
+        ("get", "/v1/publications"),
+        ("get", "/v1/publications/create"),
+    },
     "loyalties.json": {("post", "/v1/loyalties/{campaignId}/members")},
     "oauth.json": {
         ("post", "/v1/oauth/token"),

@@ -249,6 +249,99 @@ async def publication_by_source_id(db: DB, *, project_id: str, source_id: str) -
     )
 
 
+# GET /v1/publications: the fields its query parameters and `filters` name → their columns.
+PUBLICATION_FILTER_COLUMNS = {
+    "customer_id": "p.customer_id",
+    "campaign_name": "c.name",
+    "source_id": "p.source_id",
+    "parent_object_id": "p.campaign_id",
+    "related_object_id": "p.voucher_id",
+    "voucher_code": "v.code",
+    "voucher_type": "v.type",
+}
+# Its `order` keys → columns (text ones compared by code point on both databases).
+PUBLICATION_ORDER_COLUMNS = {
+    "id": "p.id",
+    "voucher_code": "v.code",
+    "tracking_id": "cu.source_id",
+    "customer_id": "p.customer_id",
+    "created_at": "p.created_at",
+    "channel": "p.channel",
+}
+_PUBLICATION_FROM = (
+    " FROM publication p JOIN voucher v ON v.project_id = p.project_id AND v.id = p.voucher_id"
+    " LEFT JOIN campaign c ON c.project_id = v.project_id AND c.id = v.campaign_id"
+    " LEFT JOIN customer cu ON cu.project_id = p.project_id AND cu.id = p.customer_id"
+)
+# The publication (pub_*), its customer (cu_*) and its voucher as VOUCHER_SELECT gives it.
+_PUBLICATION_SELECT = (
+    "SELECT p.id AS pub_id, p.source_id AS pub_source_id, p.customer_id AS pub_customer_id,"
+    " p.channel AS pub_channel, p.metadata AS pub_metadata, p.created_at AS pub_created_at,"
+    " cu.name AS cu_name, cu.email AS cu_email, cu.source_id AS cu_source_id,"
+    " cu.metadata AS cu_metadata, "
+    + ", ".join(f"v.{f}" for f in VOUCHER_FIELDS)
+    + ", c.name AS campaign_name, c.campaign_type AS campaign_type"
+)
+
+
+def _publication_where(
+    conditions: Sequence[tuple[str, str, Sequence[str]]], referral_only: bool
+) -> tuple[str, list[Any]]:
+    """`conditions`: (field of PUBLICATION_FILTER_COLUMNS, is|is_not|in|not_in, values),
+    AND-ed; the parameters start at $2 ($1 is the project)."""
+    parts: list[str] = ["p.project_id = $1"]
+    args: list[Any] = []
+    for field, operator, values in conditions:
+        column = PUBLICATION_FILTER_COLUMNS[field]
+        marks = []
+        for value in values:
+            args.append(value)
+            marks.append(f"${len(args) + 1}")
+        if operator in ("is", "in"):
+            parts.append(f"{column} IN ({', '.join(marks)})")
+        else:
+            parts.append(f"({column} IS NULL OR {column} NOT IN ({', '.join(marks)}))")
+    if referral_only:
+        parts.append("v.is_referral_code")
+    return " AND ".join(parts), args
+
+
+async def list_publications(
+    db: DB,
+    *,
+    project_id: str,
+    conditions: Sequence[tuple[str, str, Sequence[str]]],
+    referral_only: bool,
+    order_by: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> list[Row]:
+    where, args = _publication_where(conditions, referral_only)
+    column = PUBLICATION_ORDER_COLUMNS[order_by]
+    if column != "p.created_at":
+        column = dialect.code_point_order(kind_of(db), column)
+    direction = "DESC" if descending else "ASC"
+    return await db.fetch(
+        f"{_PUBLICATION_SELECT}{_PUBLICATION_FROM} WHERE {where}"
+        f" ORDER BY {column} {direction}, p.id {direction}"
+        f" LIMIT {int(limit)} OFFSET {int(offset)}",
+        project_id,
+        *args,
+    )
+
+
+async def count_publications(
+    db: DB,
+    *,
+    project_id: str,
+    conditions: Sequence[tuple[str, str, Sequence[str]]],
+    referral_only: bool,
+) -> int:
+    where, args = _publication_where(conditions, referral_only)
+    return await db.fetchval(f"SELECT COUNT(*){_PUBLICATION_FROM} WHERE {where}", project_id, *args)
+
+
 # --- holders ----------------------------------------------------------------------------------
 
 

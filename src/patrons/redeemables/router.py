@@ -21,7 +21,14 @@ from patrons.http.requests import (
     validation_details,
 )
 from patrons.projects.service import Project
-from patrons.redeemables import admin_router, campaigns, holders, publications, vouchers
+from patrons.redeemables import (
+    admin_router,
+    campaigns,
+    holders,
+    publication_list,
+    publications,
+    vouchers,
+)
 from patrons.redeemables.holders import HolderList, HoldersCreate, HoldersCreated, MemberCreate
 from patrons.redeemables.publications import PublicationCreate
 from patrons.redeemables.schemas import (
@@ -30,6 +37,7 @@ from patrons.redeemables.schemas import (
     CampaignList,
     CustomerRedeemableList,
     Publication,
+    PublicationList,
     Voucher,
     VoucherWrite,
 )
@@ -148,6 +156,11 @@ async def _publish(
 @post("/v1/publications", status_code=200)
 async def create_publication(request: Request, db: Database, project: Project) -> Publication:
     return await _publish(request, db, project, await read_json(request, PublicationCreate))
+
+
+@get("/v1/publications")
+async def list_publications(request: Request, db: Database, project: Project) -> PublicationList:
+    return await publication_list.list_(db, project_id=project.id, params=query_nested(request))
 
 
 def _publication_from_query(params: dict[str, Any]) -> PublicationCreate:
@@ -307,6 +320,7 @@ router = Router(
         disable_voucher,
         delete_voucher,
         create_publication,
+        list_publications,
         create_publication_by_get,
         add_loyalty_member,
         add_referral_holders,

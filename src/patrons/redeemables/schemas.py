@@ -203,6 +203,31 @@ class Publication(Struct, kw_only=True):
     vouchers: list[str] | None = None
 
 
+class PublicationListItem(Struct, kw_only=True):
+    """A publication in GET /v1/publications: the POST answer's fields, with the voucher cut to
+    the spec's ListPublicationsItemVoucher and the channel as sent."""
+
+    id: str
+    object: str = "publication"
+    created_at: str
+    customer_id: str
+    tracking_id: str | None
+    metadata: Raw
+    channel: str
+    source_id: str | None
+    result: str = "SUCCESS"
+    customer: Raw
+    vouchers_id: list[str]
+    voucher: Raw
+
+
+class PublicationList(Struct, kw_only=True):
+    object: str = "list"
+    data_ref: str = "publications"
+    publications: list[PublicationListItem]
+    total: int
+
+
 class RedeemableView(Struct):
     type: str
     voucher: Voucher
