@@ -94,6 +94,7 @@ SERVED = {
     "add-voucher-with-specific-code-to-campaign",
     "list-vouchers",
     "update-voucher-balance",
+    "list-voucher-transactions",
     "update-loyalty-card-balance",
     "update-loyalty-card-balance-1",
     "get-member",

@@ -41,6 +41,7 @@ SERVED = {
         ("delete", "/v1/vouchers/{code}"),
         ("post", "/v1/vouchers/{code}/enable"),
         ("post", "/v1/vouchers/{code}/disable"),
+        ("get", "/v1/vouchers/{code}/transactions"),
     },
     "publications.json": {
         ("post", "/v1/publications"),

@@ -112,5 +112,14 @@ def rollback_id() -> str:
     return "rr_" + _alnum(24)
 
 
+_transaction_counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
+
+
+def transaction_id(now_ms: int) -> str:
+    """`vtx_` + 18 hex: the millisecond clock, then a per-process counter, so id order is
+    creation order (a voucher's transactions list sorts and pages by id)."""
+    return f"vtx_{now_ms:011x}{next(_transaction_counter) % 0x10000000:07x}"
+
+
 def validation_id() -> str:
     return "valid_" + _alnum(24)

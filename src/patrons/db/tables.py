@@ -424,6 +424,33 @@ redemption = sa.Table(
     sa.Index(None, "project_id", "parent_id"),
 )
 
+# A gift card's credits and a loyalty card's points as they moved (GET /v1/vouchers/{code}/
+# transactions): one row per change, written where the balance changes (redeemables/
+# balances.py), in the same transaction. `id` sorts in creation order; `balance` is after the
+# change, `amount` the signed change. Kept with the voucher on permanent deletion; a reason or
+# source_id that names the person is cleared (redeemables/erasure.py).
+voucher_transaction = sa.Table(
+    "voucher_transaction",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),  # vtx_…
+    sa.Column("voucher_id", sa.String(64), nullable=False),
+    sa.Column("campaign_id", sa.String(64), nullable=True),
+    sa.Column("type", sa.String(32), nullable=False),  # CREDITS_REDEMPTION, POINTS_ADDITION…
+    sa.Column("source_id", sa.Text, nullable=True),
+    sa.Column("source", sa.String(16), nullable=True),  # API on a balance call
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("balance_type", sa.String(16), nullable=False),  # gift_voucher | loyalty_card
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.Column("redemption_id", sa.String(64), nullable=True),
+    sa.Column("rollback_id", sa.String(64), nullable=True),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "project_id", "voucher_id", "id"),
+)
+
 # --- OAuth, rate limits, idempotency (issue 6) ------------------------------------------------
 
 # OAuth 2.0 client-credentials tokens. Only the sha256 of a token is stored; a revoked or

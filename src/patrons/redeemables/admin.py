@@ -16,7 +16,14 @@ from patrons.core.clock import now_ms
 from patrons.core.errors import DuplicateFound, InvalidPayload, InvalidQueryParams, NotFound
 from patrons.core.origin import Origin
 from patrons.db.database import Conn, Database
-from patrons.redeemables import admin_repository, campaigns, holdings, repository, vouchers
+from patrons.redeemables import (
+    admin_repository,
+    balances,
+    campaigns,
+    holdings,
+    repository,
+    vouchers,
+)
 from patrons.redeemables.campaigns import GENERATE
 from patrons.redeemables.schemas import Campaign, Voucher
 from patrons.redeemables.vouchers import check_code, draw_from_campaign, new_values, template_of
@@ -212,20 +219,23 @@ async def change_balance(
         delta = body.points if isinstance(body.points, int) else None
         if delta is None:
             raise InvalidPayload("Property .points is required for a loyalty card")
-        ok = await admin_repository.add_points(
-            conn, project_id=project_id, voucher_id=voucher_id, points=delta
-        )
         event = "customer.voucher.loyalty_card.points_added"
     elif found["type"] == "GIFT_VOUCHER":
         delta = body.amount if isinstance(body.amount, int) else None
         if delta is None:
             raise InvalidPayload("Property .amount is required for a gift card")
-        ok = await admin_repository.add_gift(
-            conn, project_id=project_id, voucher_id=voucher_id, amount=delta
-        )
         event = "customer.voucher.gift.balance_added"
     else:
         raise InvalidPayload("Only loyalty cards and gift cards have a balance")
+    ok = await balances.adjust(
+        conn,
+        project_id=project_id,
+        voucher_id=voucher_id,
+        loyalty=found["type"] == "LOYALTY_CARD",
+        delta=delta,
+        source_id=body.source_id if isinstance(body.source_id, str) else None,
+        reason=body.reason if isinstance(body.reason, str) else None,
+    )
     if not ok:
         raise InvalidPayload("The balance cannot go below zero")
     row = await repository.get_voucher_by_id(conn, project_id=project_id, voucher_id=voucher_id)

@@ -95,28 +95,3 @@ async def count_vouchers(db: DB, *, project_id: str, campaign_id: str | None) ->
         project_id,
         campaign_id,
     )
-
-
-async def add_points(conn: Conn, *, project_id: str, voucher_id: str, points: int) -> bool:
-    """`points` added to the card (negative: taken off); False when the balance would go
-    below zero."""
-    done = await conn.fetchval(
-        "UPDATE voucher SET loyalty_points = loyalty_points + $3,"
-        " loyalty_balance = loyalty_balance + $3"
-        " WHERE project_id = $1 AND id = $2 AND loyalty_balance + $3 >= 0 RETURNING id",
-        project_id,
-        voucher_id,
-        points,
-    )
-    return done is not None
-
-
-async def add_gift(conn: Conn, *, project_id: str, voucher_id: str, amount: int) -> bool:
-    done = await conn.fetchval(
-        "UPDATE voucher SET gift_amount = gift_amount + $3, gift_balance = gift_balance + $3"
-        " WHERE project_id = $1 AND id = $2 AND gift_balance + $3 >= 0 RETURNING id",
-        project_id,
-        voucher_id,
-        amount,
-    )
-    return done is not None

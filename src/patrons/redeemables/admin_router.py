@@ -1,6 +1,7 @@
 """Campaign and voucher operations for test suites' set-up and clean-up (issue 17):
 /v1/campaigns/{id} PUT and DELETE, /enable, /disable, /vouchers[/{code}]; GET /v1/vouchers;
-card balances (/v1/vouchers/{code}/balance, /v1/loyalties/[{campaignId}/]members/{id}/balance)."""
+card balances (/v1/vouchers/{code}/balance, /v1/loyalties/[{campaignId}/]members/{id}/balance)
+and their transactions (GET /v1/vouchers/{code}/transactions)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from patrons.core.pagination import bounded_int
 from patrons.db.database import Database
 from patrons.http.requests import origin_of, path_id, path_value, query_params, read_json
 from patrons.projects.service import Project
-from patrons.redeemables import admin, campaigns
+from patrons.redeemables import admin, balances, campaigns
 from patrons.redeemables.admin import Balance, BalanceUpdate, CampaignUpdate, VoucherList
 from patrons.redeemables.schemas import Campaign, CampaignCreate, CampaignList, Voucher
 
@@ -115,6 +116,18 @@ async def voucher_balance(request: Request, code: str, db: Database, project: Pr
     return await _balance(request, db, project, code, None)
 
 
+@get("/v1/vouchers/{code:str}/transactions")
+async def voucher_transactions(
+    request: Request, code: str, db: Database, project: Project
+) -> dict[str, Any]:
+    return await balances.list_transactions(
+        db,
+        project_id=project.id,
+        code=path_id(code, resource="voucher"),
+        params=query_params(request),
+    )
+
+
 @post("/v1/loyalties/members/{member_id:str}/balance", status_code=200)
 async def member_balance(
     request: Request, member_id: str, db: Database, project: Project
@@ -177,6 +190,7 @@ HANDLERS = [
     delete_campaign,
     list_vouchers,
     voucher_balance,
+    voucher_transactions,
     member_balance,
     campaign_member_balance,
     get_member,

@@ -4,7 +4,8 @@ The person's `redeemable_holder` rows and publications go; the vouchers they hel
 with are unlinked and return to the pool (SQL: erasure_repository.py). Customers tied to
 the same vouchers (referees of their code, the referrer whose code they used) had the person
 counted in their stored holdings: those are recomputed (holdings.refresh, stored through
-customers' service).
+customers' service). Voucher transactions stay; their source_id or reason naming the person
+is cleared (balances.clear_person).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections.abc import Mapping
 
 from patrons.core.erasure import Subject
 from patrons.db.database import Conn
+from patrons.redeemables import balances, holdings
 from patrons.redeemables import erasure_repository as repository
-from patrons.redeemables import holdings
 
 
 class RedeemablesEraser:
@@ -32,4 +33,7 @@ class RedeemablesEraser:
             conn, project_id=project_id, customer_ids=subject.customer_ids
         )
         await holdings.refresh(conn, project_id=project_id, customer_ids=tied)
+        # The vouchers' transactions stay (financial records, like redemptions); a source_id
+        # or reason given on a balance call that names the person is cleared.
+        await balances.clear_person(conn, project_id=project_id, values=subject.values)
         return counts

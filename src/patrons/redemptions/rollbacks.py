@@ -87,6 +87,8 @@ async def _one(
             voucher_id=redemption["related_object_id"],
             credits=int(redemption["credits"]),
             points=int(redemption["points"]),
+            redemption_id=redemption["id"],
+            rollback_id=rollback_id,
         )
         order_wire = await _undo_order(
             conn,

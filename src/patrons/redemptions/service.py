@@ -368,7 +368,8 @@ async def redeem(
             failures[0].error,  # type: ignore[arg-type]
             [(a.ref.id, a.error) for a in failures if a.voucher is not None],  # type: ignore[misc]
         )
-    for applied in outcome:
+    child_ids = [ids.redemption_id() for _ in outcome]
+    for applied, child_id in zip(outcome, child_ids, strict=True):
         assert applied.voucher is not None
         assert applied.effect is not None
         if not await balances.take(
@@ -377,6 +378,7 @@ async def redeem(
             voucher_id=applied.voucher["id"],
             credits=applied.effect.credits,
             points=applied.effect.points,
+            redemption_id=child_id,
         ):  # a concurrent redemption took the last use first (the row lock prevents most)
             error = Inapplicable(
                 "quantity_exceeded",
@@ -388,7 +390,6 @@ async def redeem(
     now = now_ms()
     stacked = len(outcome) > 1
     parent_id = ids.redemption_id() if stacked else None
-    child_ids = [ids.redemption_id() for _ in outcome]
     entries = (
         msgspec.json.decode(order["redemptions"])
         if isinstance(order["redemptions"], str)
