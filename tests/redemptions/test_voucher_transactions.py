@@ -124,6 +124,21 @@ class TestGiftCard:
         assert removal["details"]["balance"]["amount"] == -400
         assert removal["details"]["balance"]["balance"] == 600
 
+    def test_a_new_amount_by_put_lists_as_its_change(self, api: httpx.Client):
+        card = gift_card(api, 1000)
+        raised = api.put(f"/v1/vouchers/{card}", json={"gift": {"amount": 1500}})
+        assert raised.status_code == 200, raised.text
+        lowered = api.put(f"/v1/vouchers/{card}", json={"gift": {"amount": 1200}})
+        assert lowered.status_code == 200, lowered.text
+
+        removal, addition = transactions(api, card)["data"]
+
+        assert (addition["type"], removal["type"]) == ("CREDITS_ADDITION", "CREDITS_REMOVAL")
+        assert addition["details"]["balance"]["amount"] == 500
+        assert addition["details"]["balance"]["balance"] == 1500
+        assert removal["details"]["balance"]["amount"] == -300
+        assert removal["details"]["balance"]["balance"] == 1200
+
     def test_a_discount_voucher_has_none(self, api: httpx.Client):
         code = discount_voucher(api, {"type": "AMOUNT", "amount_off": 10})
         redeemed_id(api, code, order={"amount": 100})
@@ -167,6 +182,17 @@ class TestLoyaltyCard:
 
 
 class TestPaging:
+    def test_new_points_by_put_list_as_their_change(self, api: httpx.Client):
+        card, _ = loyalty_card(api, 100)
+        changed = api.put(f"/v1/vouchers/{card}", json={"loyalty_card": {"points": 250}})
+        assert changed.status_code == 200, changed.text
+
+        (addition,) = transactions(api, card)["data"]
+
+        assert addition["type"] == "POINTS_ADDITION"
+        assert addition["details"]["balance"]["points"] == 150
+        assert addition["details"]["balance"]["balance"] == 250
+
     def test_pages_follow_the_cursor(self, api: httpx.Client):
         card = gift_card(api, 100)
         for amount in range(1, 6):

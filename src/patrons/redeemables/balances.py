@@ -177,6 +177,29 @@ async def adjust(
     return True
 
 
+async def record_update(
+    conn: Conn, *, project_id: str, voucher_id: str, credits: int, points: int
+) -> None:
+    """PUT /v1/vouchers/{code} moved a card's balance (a new gift amount or points total):
+    the transactions of that change, after the update, like a balance call's."""
+    card = await repository.get_voucher_by_id(conn, project_id=project_id, voucher_id=voucher_id)
+    if card is None:
+        return
+    for kind, prefix, moved in (
+        ("gift_voucher", "CREDITS", credits),
+        ("loyalty_card", "POINTS", points),
+    ):
+        await _record(
+            conn,
+            project_id=project_id,
+            card=card,
+            kind=kind,
+            type_=f"{prefix}_{'ADDITION' if moved >= 0 else 'REMOVAL'}",
+            amount=moved,
+            source="API",
+        )
+
+
 def transaction_wire(row: Row) -> dict[str, Any]:
     """VoucherTransaction."""
     balance: dict[str, Any] = {

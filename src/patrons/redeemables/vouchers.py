@@ -13,7 +13,7 @@ from patrons.core.clock import now_ms, parse_datetime_ms
 from patrons.core.errors import DuplicateFound, InvalidPayload, NotFound
 from patrons.core.origin import Origin
 from patrons.db.database import Conn, Database, Row
-from patrons.redeemables import codes, holdings, repository
+from patrons.redeemables import balances, codes, holdings, repository
 from patrons.redeemables.schemas import (
     VOUCHER_TYPE_OF,
     Voucher,
@@ -243,6 +243,15 @@ async def update(conn: Conn, *, project_id: str, code: str, body: VoucherWrite) 
         changes["updated_at"] = now_ms()
         await repository.update_voucher(
             conn, project_id=project_id, voucher_id=row["id"], changes=changes
+        )
+        await balances.record_update(
+            conn,
+            project_id=project_id,
+            voucher_id=row["id"],
+            credits=changes.get("gift_balance", row["gift_balance"] or 0)
+            - (row["gift_balance"] or 0),
+            points=changes.get("loyalty_balance", row["loyalty_balance"] or 0)
+            - (row["loyalty_balance"] or 0),
         )
         await holdings.refresh_voucher_holders(conn, project_id=project_id, voucher_id=row["id"])
     return await get(conn, project_id=project_id, code=row["code"])
