@@ -72,6 +72,34 @@ async def _record(
     )
 
 
+async def _record_both(
+    conn: Conn,
+    *,
+    project_id: str,
+    card: Row,
+    types: tuple[str, str],
+    credits: int,
+    points: int,
+    redemption_id: str | None = None,
+    rollback_id: str | None = None,
+) -> None:
+    """The transactions of one change of credits and/or points (`types`: credits', points')."""
+    for kind, type_, moved in (
+        ("gift_voucher", types[0], credits),
+        ("loyalty_card", types[1], points),
+    ):
+        await _record(
+            conn,
+            project_id=project_id,
+            card=card,
+            kind=kind,
+            type_=type_,
+            amount=moved,
+            redemption_id=redemption_id,
+            rollback_id=rollback_id,
+        )
+
+
 async def take(
     conn: Conn,
     *,
@@ -87,19 +115,15 @@ async def take(
     )
     if card is None:
         return False
-    for kind, type_, moved in (
-        ("gift_voucher", "CREDITS_REDEMPTION", credits),
-        ("loyalty_card", "POINTS_REDEMPTION", points),
-    ):
-        await _record(
-            conn,
-            project_id=project_id,
-            card=card,
-            kind=kind,
-            type_=type_,
-            amount=-moved,
-            redemption_id=redemption_id,
-        )
+    await _record_both(
+        conn,
+        project_id=project_id,
+        card=card,
+        types=("CREDITS_REDEMPTION", "POINTS_REDEMPTION"),
+        credits=-credits,
+        points=-points,
+        redemption_id=redemption_id,
+    )
     await holdings.refresh_voucher_holders(conn, project_id=project_id, voucher_id=voucher_id)
     return True
 
@@ -120,20 +144,16 @@ async def give_back(
     )
     if card is None:
         return False
-    for kind, type_, moved in (
-        ("gift_voucher", "CREDITS_REFUND", credits),
-        ("loyalty_card", "POINTS_REFUND", points),
-    ):
-        await _record(
-            conn,
-            project_id=project_id,
-            card=card,
-            kind=kind,
-            type_=type_,
-            amount=moved,
-            redemption_id=redemption_id,
-            rollback_id=rollback_id,
-        )
+    await _record_both(
+        conn,
+        project_id=project_id,
+        card=card,
+        types=("CREDITS_REFUND", "POINTS_REFUND"),
+        credits=credits,
+        points=points,
+        redemption_id=redemption_id,
+        rollback_id=rollback_id,
+    )
     await holdings.refresh_voucher_holders(conn, project_id=project_id, voucher_id=voucher_id)
     return True
 

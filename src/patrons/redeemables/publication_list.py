@@ -19,6 +19,7 @@ from patrons.core import pagination
 from patrons.core.clock import format_ms
 from patrons.core.errors import InvalidQueryParams
 from patrons.core.jsonraw import raw_json
+from patrons.core.querystring import Condition, simple_filters, text_param
 from patrons.customers import service as customers
 from patrons.db.database import Database, Row
 from patrons.redeemables import repository
@@ -27,67 +28,24 @@ from patrons.redeemables.schemas import PublicationList, PublicationListItem
 from patrons.redeemables.wire import EMPTY_OBJECT, voucher_to_wire
 
 MAX_PAGE = 100  # ParameterPage
-OPERATORS = {"$is": "is", "$is_not": "is_not", "$in": "in", "$not_in": "not_in"}
 NOTHING = ""  # a value no row holds (ids and types are never empty): an unknown name
 VOUCHER_TYPES = {"discount": "DISCOUNT_VOUCHER", "loyalty": "LOYALTY_CARD"}
 RESULTS = ("SUCCESS", "FAILURE")
 # `filters` fields served: the columns' own, and `result` (answered here, see above).
 FILTER_FIELDS = {*repository.PUBLICATION_FILTER_COLUMNS} - {"voucher_code"} | {"result"}
-Condition = tuple[str, str, Sequence[str]]
-
-
-def _text(params: Mapping[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidQueryParams(f"Property .{name} must be a string")
-    return value
 
 
 def _one_of(params: Mapping[str, Any], name: str, allowed: Sequence[str]) -> str | None:
-    value = _text(params, name)
+    value = text_param(params, name)
     if value is not None and value not in allowed:
         raise InvalidQueryParams(f"Property .{name} must be one of " + ", ".join(allowed))
     return value
 
 
-def _values(raw: Any, name: str) -> list[str]:
-    if isinstance(raw, str):
-        return [raw]
-    if isinstance(raw, dict):  # $in[0]=a&$in[1]=b
-        raw = list(raw.values())
-    if isinstance(raw, list) and raw and all(isinstance(v, str) for v in raw):
-        return raw
-    raise InvalidQueryParams(f"Property .filters.{name} must hold strings")
-
-
-def _filters(raw: Any) -> list[Condition]:
-    if raw is None:
-        return []
-    if not isinstance(raw, dict):
-        raise InvalidQueryParams("Property .filters must be an object")
-    out: list[Condition] = []
-    for field, spec in raw.items():
-        if field == "junction":
-            if spec not in ("and", "AND"):
-                raise InvalidQueryParams("Property .filters.junction: only `and` is supported")
-            continue
-        if field not in FILTER_FIELDS:
-            raise InvalidQueryParams(f"Property .filters.{field} is not a supported filter")
-        conditions = spec.get("conditions") if isinstance(spec, dict) else None
-        if not isinstance(conditions, dict) or not conditions:
-            raise InvalidQueryParams(f"Property .filters.{field}.conditions is required")
-        for operator, value in conditions.items():
-            if operator not in OPERATORS:
-                raise InvalidQueryParams(
-                    f"Property .filters.{field}.conditions: {operator} is not supported"
-                )
-            values = _values(value, field)
-            if field == "voucher_type":  # the spec's names (discount, loyalty) → voucher types
-                values = [VOUCHER_TYPES.get(v.lower(), NOTHING) for v in values]
-            out.append((field, OPERATORS[operator], values))
-    return out
+def _stored_values(field: str, values: list[str]) -> list[str]:
+    if field == "voucher_type":  # the spec's names (discount, loyalty) → voucher types
+        return [VOUCHER_TYPES.get(v.lower(), NOTHING) for v in values]
+    return values
 
 
 def _succeeded_pass(conditions: Sequence[Condition]) -> bool:
@@ -139,7 +97,7 @@ async def list_(db: Database, *, project_id: str, params: Mapping[str, Any]) -> 
     page = pagination.parse_page(params.get("page"), high=MAX_PAGE)
     keys = [k for key in repository.PUBLICATION_ORDER_COLUMNS for k in (key, f"-{key}")]
     ordering = _one_of(params, "order", keys) or "-created_at"
-    conditions = _filters(params.get("filters"))
+    conditions = simple_filters(params.get("filters"), FILTER_FIELDS, values_of=_stored_values)
     result = _one_of(params, "result", RESULTS)
     if result is not None:
         conditions.append(("result", "is", [result]))
@@ -148,13 +106,13 @@ async def list_(db: Database, *, project_id: str, params: Mapping[str, Any]) -> 
         conditions.append(("voucher_type", "is", [VOUCHER_TYPES[voucher_type]]))
     referral = _one_of(params, "is_referral_code", ("true", "false"))
     for name, field in (("campaign", "campaign_name"), ("voucher", "voucher_code")):
-        value = _text(params, name)
+        value = text_param(params, name)
         if value is not None:
             conditions.append((field, "is", [value]))
-    source_id = _text(params, "source_id")
+    source_id = text_param(params, "source_id")
     if source_id is not None:
         conditions.append(("source_id", "is", [source_id]))
-    customer = _text(params, "customer")
+    customer = text_param(params, "customer")
     if customer is not None:
         found = await customers.resolve(db, project_id=project_id, ref=customer)
         conditions.append(("customer_id", "is", [NOTHING if found is None else found["id"]]))

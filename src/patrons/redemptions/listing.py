@@ -5,7 +5,7 @@ parent_redemption_id, failure_code, result, object, customer_id)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -14,6 +14,7 @@ from msgspec import Raw
 from patrons.core import pagination
 from patrons.core.clock import parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams, NotFound
+from patrons.core.querystring import simple_filters, text_param
 from patrons.customers import service as customers
 from patrons.db.database import Database
 from patrons.redeemables import campaigns
@@ -22,52 +23,7 @@ from patrons.redemptions.schemas import RedemptionList
 from patrons.redemptions.service import redemption_wire
 
 MAX_PAGE = 99  # ParameterPage99
-OPERATORS = {"$is": "is", "$is_not": "is_not", "$in": "in", "$not_in": "not_in"}
 NOTHING = "\x00none"  # a value no row holds: a filter naming an unknown customer or campaign
-
-
-def _text(params: Mapping[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidQueryParams(f"Property .{name} must be a string")
-    return value
-
-
-def _values(raw: Any, name: str) -> list[str]:
-    if isinstance(raw, str):
-        return [raw]
-    if isinstance(raw, dict):  # $in[0]=a&$in[1]=b
-        raw = list(raw.values())
-    if isinstance(raw, list) and raw and all(isinstance(v, str) for v in raw):
-        return raw
-    raise InvalidQueryParams(f"Property .filters.{name} must hold strings")
-
-
-def _filters(raw: Any) -> list[tuple[str, str, Sequence[str]]]:
-    if raw is None:
-        return []
-    if not isinstance(raw, dict):
-        raise InvalidQueryParams("Property .filters must be an object")
-    out: list[tuple[str, str, Sequence[str]]] = []
-    for field, spec in raw.items():
-        if field == "junction":
-            if spec not in ("and", "AND"):
-                raise InvalidQueryParams("Property .filters.junction: only `and` is supported")
-            continue
-        if field not in repository.FILTER_COLUMNS:
-            raise InvalidQueryParams(f"Property .filters.{field} is not a known filter")
-        conditions = spec.get("conditions") if isinstance(spec, dict) else None
-        if not isinstance(conditions, dict) or not conditions:
-            raise InvalidQueryParams(f"Property .filters.{field}.conditions is required")
-        for operator, value in conditions.items():
-            if operator not in OPERATORS:
-                raise InvalidQueryParams(
-                    f"Property .filters.{field}.conditions: {operator} is not supported"
-                )
-            out.append((field, OPERATORS[operator], _values(value, field)))
-    return out
 
 
 def _bound(params: Mapping[str, Any], side: str) -> int | None:
@@ -86,18 +42,18 @@ def _bound(params: Mapping[str, Any], side: str) -> int | None:
 async def list_(db: Database, *, project_id: str, params: Mapping[str, Any]) -> RedemptionList:
     limit = pagination.parse_limit(params.get("limit"))
     page = pagination.parse_page(params.get("page"), high=MAX_PAGE)
-    ordering = _text(params, "order") or "-created_at"
+    ordering = text_param(params, "order") or "-created_at"
     if ordering not in ("created_at", "-created_at"):
         raise InvalidQueryParams("Property .order must be one of created_at, -created_at")
-    conditions = _filters(params.get("filters"))
-    result = _text(params, "result")
+    conditions = simple_filters(params.get("filters"), repository.FILTER_COLUMNS)
+    result = text_param(params, "result")
     if result is not None:
         conditions.append(("result", "is", [result.upper()]))
-    customer = _text(params, "customer")
+    customer = text_param(params, "customer")
     if customer is not None:
         row = await customers.resolve(db, project_id=project_id, ref=customer)
         conditions.append(("customer_id", "is", [NOTHING if row is None else row["id"]]))
-    campaign = _text(params, "campaign")
+    campaign = text_param(params, "campaign")
     if campaign is not None:
         try:
             found = await campaigns.get_row(db, project_id=project_id, ref=campaign)
