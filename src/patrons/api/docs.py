@@ -33,6 +33,9 @@ EXTRA_CONTRACTS = (
     "orders.json",
     "validations.json",
     "redemptions.json",
+    "exports.json",
+    "events.json",
+    "management.json",
 )
 _PARAM = re.compile(r"\{[^}]*\}")
 _METHODS = ("get", "put", "post", "delete", "patch")

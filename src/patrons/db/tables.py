@@ -501,3 +501,10 @@ idempotency_key = sa.Table(
     sa.PrimaryKeyConstraint("project_id", "key"),
     sa.Index(None, "expires_at"),
 )
+
+
+# --- webhooks (migration 0012, issue 18) ---
+
+# --- exports (migration 0013, issue 18) ---
+
+# --- consents and custom events (migration 0014, issue 18) ---
