@@ -24,6 +24,9 @@ EXTRA_CONTRACTS = (
     "orders.json",
     "validations.json",
     "redemptions.json",
+    "exports.json",
+    "events.json",
+    "management.json",
 )
 for _name in EXTRA_CONTRACTS:
     _file = Path(__file__).parents[2] / "shared/reference/more-openapi" / _name
