@@ -100,6 +100,9 @@ customer = sa.Table(
     metadata,
     *_customer_columns(),
     *(sa.Column(name, Json, nullable=True) for name in HOLDINGS_COLUMNS),
+    # The wire `system_metadata` (NULL: `{}`): `consents` written by consents/ through
+    # customers.service.set_system_metadata (migration 0014). No customer write touches it.
+    sa.Column("system_metadata", Json, nullable=True),
     sa.PrimaryKeyConstraint("project_id", "id"),
     sa.UniqueConstraint("project_id", "source_id"),
     sa.Index(None, "project_id", "created_at", "id"),
@@ -117,7 +120,9 @@ sa.Index(
 # The customer's own columns (everything but the tenant key), in table order: the one list
 # that SELECTs, event snapshots and bulk writes are built from.
 CUSTOMER_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in customer.columns if c.name not in ("project_id", *HOLDINGS_COLUMNS)
+    c.name
+    for c in customer.columns
+    if c.name not in ("project_id", *HOLDINGS_COLUMNS, "system_metadata")
 )
 
 # Soft-deleted customers move here: the live table stays free of tombstones, so its unique
@@ -505,6 +510,139 @@ idempotency_key = sa.Table(
 
 # --- webhooks (migration 0012, issue 18) ---
 
+# Webhook configurations (the management API's `/webhooks`): `events` is the JSON list of event
+# types the target receives; an endpoint that fails every attempt of a delivery is switched off
+# (`active` false). Deleting one deletes its deliveries.
+webhook = sa.Table(
+    "webhook",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("target_url", sa.Text, nullable=False),
+    sa.Column("events", Json, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "project_id", "active"),
+)
+
+# A project's signing secret (`X-Voucherify-Signature` is its HMAC-SHA256 of the body). Kept in
+# clear: the signer needs it, as Voucherify's dashboard shows it.
+webhook_secret = sa.Table(
+    "webhook_secret",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.PrimaryKeyConstraint("project_id"),
+)
+
+# The outbox: one row per customer event of a project with an active webhook, written in the
+# writer's transaction (activities), removed by the dispatcher once fanned out into deliveries.
+# `seq` orders events (per customer) for delivery: a queue's sequence, not a tenant key, so it
+# alone is the primary key (AUTOINCREMENT on SQLite: a value is never reused after a delete).
+webhook_outbox = sa.Table(
+    "webhook_outbox",
+    metadata,
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Index(None, "project_id", "customer_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# One event to one webhook: its signed body's JSON (fixed at fan-out, so every attempt sends the
+# same bytes and event id), its state (PENDING → DELIVERED | FAILED) and the attempt log.
+# `lease_*` is a dispatcher's claim while it POSTs: a killed dispatcher's claim expires.
+webhook_delivery = sa.Table(
+    "webhook_delivery",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("webhook_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # PENDING | DELIVERED | FAILED
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_at", Millis, nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", Millis, nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),  # the target's HTTP status
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "status", "next_at"),
+    sa.Index(None, "project_id", "webhook_id", "customer_id", "seq"),
+    sa.Index(None, "project_id", "customer_id"),
+)
+
 # --- exports (migration 0013, issue 18) ---
 
+# An export (POST /v1/exports): the parameters as accepted, the status its job moves
+# (SCHEDULED → IN_PROGRESS → DONE; ERROR is read from its FAILED async action), the keyset
+# position after the last exported row (`after_key`, committed with each chunk's file pieces),
+# and the download token of `result.url`.
+export = sa.Table(
+    "export",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("exported_object", sa.String(32), nullable=False),  # customer | voucher
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("parameters", Json, nullable=False),
+    sa.Column("action_id", sa.String(64), nullable=True),
+    sa.Column("token", sa.String(64), nullable=False),
+    sa.Column("after_key", Json, nullable=True),
+    sa.Column("row_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("byte_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("piece_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=True),
+    sa.PrimaryKeyConstraint("project_id", "id"),
+    sa.Index(None, "project_id", "created_at", "id"),
+)
+
+# The export's CSV file in pieces of at most 1 MiB, in `seq` order (a chunk appends its own
+# pieces), so any API process streams it from the database in constant memory.
+export_piece = sa.Table(
+    "export_piece",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("export_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "export_id", "seq"),
+)
+
 # --- consents and custom events (migration 0014, issue 18) ---
+
+# A customer's consents (PUT /v1/customers/{id}/consents, the legacy call the JS SDK keeps):
+# one row per consent id the customer was given a value for; `unsubscribed` is a row too.
+# Written by consents/ only; the wire copy (`system_metadata.consents`) sits on the customer
+# row, stored through customers.service.set_system_metadata in the same transaction.
+customer_consent = sa.Table(
+    "customer_consent",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("consent_id", sa.Text, nullable=False),  # core/limits.py CONSENT_ID_MAX
+    sa.Column("value", sa.Boolean, nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "customer_id", "consent_id"),
+    # GET /v1/consents: the distinct consent ids a project has used
+    sa.Index(None, "project_id", "consent_id"),
+)
