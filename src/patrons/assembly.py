@@ -12,6 +12,7 @@ from __future__ import annotations
 from patrons.activities.erasure import ActivitiesEraser
 from patrons.async_actions import handlers as job_handlers
 from patrons.async_actions.erasure import AsyncActionsEraser
+from patrons.consents.erasure import ConsentsEraser
 from patrons.customers import erasure
 from patrons.customers.jobs import BulkUpdate, ImportCsv, MetadataUpdate
 from patrons.idempotency_keys.erasure import IdempotencyKeysEraser
@@ -57,3 +58,4 @@ def _install_erasers() -> None:
     erasure.register(IdempotencyKeysEraser())  # stored responses naming them
     erasure.register(OrdersEraser())  # orders: anonymised (financial records)
     erasure.register(RedemptionsEraser())  # redemptions: anonymised (financial records)
+    erasure.register(ConsentsEraser())  # customer_consent

@@ -22,9 +22,11 @@ from patrons.async_actions import handlers as job_handlers
 from patrons.async_actions.router import reports_router
 from patrons.async_actions.router import router as async_actions_router
 from patrons.cockpit.router import router as cockpit_router
+from patrons.consents.router import router as consents_router
 from patrons.customers import service as customers
 from patrons.customers.router import router as customers_router
 from patrons.db import database
+from patrons.events.router import router as events_router
 from patrons.http.errors import exception_handler
 from patrons.http.requests import provide_db, provide_project
 from patrons.oauth.router import router as oauth_router
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None) -> Any:
             redeemables_router,
             orders_router,
             redemptions_router,
+            events_router,
+            consents_router,
             oauth_router,
             *HEALTH_HANDLERS,
             *DOCS_HANDLERS,

@@ -100,6 +100,10 @@ def permanent_deletion_id() -> str:
     return "del_" + _alnum(24)
 
 
+def custom_event_id() -> str:
+    return "event_" + _alnum(24)
+
+
 def order_id() -> str:
     return "ord_" + _alnum(24)
 

@@ -42,6 +42,14 @@ NAME_MAX = 512
 CODE_MAX = 512
 CHANNEL_MAX = 32
 
+# Custom events (POST /v1/events): the event name (the spec's maxLength); its `metadata` has
+# the customer metadata limits below.
+EVENT_NAME_MAX = 300
+# Consents (PUT /v1/customers/{id}/consents): a consent id (part of a primary key, like a
+# source_id) and how many one request may set.
+CONSENT_ID_MAX = 512
+CONSENTS_PER_REQUEST_MAX = 100
+
 # A customer's `metadata` (and the object a metadata job merges): encoded JSON size, nesting.
 METADATA_MAX_BYTES = 64 * 1024
 METADATA_MAX_DEPTH = 8  # `{"a": {"b": 1}}` has depth 2

@@ -12,7 +12,8 @@ from patrons.db.database import DB, Conn, Row, kind_of
 from patrons.db.tables import COUNTER_SLOTS, CUSTOMER_COLUMNS, HOLDINGS_COLUMNS
 
 OWN_COLUMNS = ", ".join(CUSTOMER_COLUMNS)
-COLUMNS = ", ".join((*CUSTOMER_COLUMNS, *HOLDINGS_COLUMNS))  # what a read returns
+# what a read returns (`system_metadata`: consents/, stored through set_system_metadata)
+COLUMNS = ", ".join((*CUSTOMER_COLUMNS, *HOLDINGS_COLUMNS, "system_metadata"))
 
 
 async def get_by_id(db: DB, *, project_id: str, customer_id: str) -> Row | None:
@@ -473,6 +474,17 @@ async def set_summary(conn: Conn, *, project_id: str, customer_id: str, summary:
         project_id,
         customer_id,
         summary,
+    )
+
+
+async def set_system_metadata(
+    conn: Conn, *, project_id: str, customer_id: str, system_metadata: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE customer SET system_metadata = $3 WHERE project_id = $1 AND id = $2",
+        project_id,
+        customer_id,
+        system_metadata,
     )
 
 

@@ -401,6 +401,29 @@ async def update_summary(
     )
 
 
+async def set_system_metadata(
+    conn: Conn,
+    *,
+    project_id: str,
+    customer_id: str,
+    value_of: Callable[[], Awaitable[Mapping[str, Any]]],
+) -> bool:
+    """Store the customer's wire `system_metadata`, which another package computes from its
+    own tables (consents/): the row is locked first and `value_of` called after, as in
+    `update_summary`. False when the customer does not exist (nothing stored)."""
+    exists, _ = await repository.lock_summary(conn, project_id=project_id, customer_id=customer_id)
+    if not exists:
+        return False
+    value = await value_of()
+    await repository.set_system_metadata(
+        conn,
+        project_id=project_id,
+        customer_id=customer_id,
+        system_metadata=msgspec.json.encode(value).decode() if value else None,
+    )
+    return True
+
+
 # A filtered page whose matches number at most this is read filter-first (see
 # repository.fetch_page): sorting that many keys costs less than the worst index walk.
 FILTER_FIRST_MAX = 20_000

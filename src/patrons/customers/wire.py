@@ -85,7 +85,7 @@ def customer_to_wire(row: Mapping[str, Any]) -> Customer:
         loyalty=_holding(row, "loyalty", EMPTY_LOYALTY),
         referrals=_holding(row, "referrals", EMPTY_REFERRALS),
         metadata=_metadata(row["metadata"]),
-        system_metadata=EMPTY_OBJECT,
+        system_metadata=_holding(row, "system_metadata", EMPTY_OBJECT),
         created_at=format_ms(row["created_at"]),
         updated_at=None if updated_at is None else format_ms(updated_at),
     )
