@@ -104,6 +104,7 @@ SERVED = {
     "get-member-1",
     "create-loyalty-program",
     "list-loyalty-programs",
+    "track-custom-event",  # issue 18 (events.json); the consent calls are not in the spec
 }
 
 
