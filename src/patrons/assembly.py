@@ -15,6 +15,8 @@ from patrons.async_actions.erasure import AsyncActionsEraser
 from patrons.consents.erasure import ConsentsEraser
 from patrons.customers import erasure
 from patrons.customers.jobs import BulkUpdate, ImportCsv, MetadataUpdate
+from patrons.exports.erasure import ExportsEraser
+from patrons.exports.jobs import ExportJob
 from patrons.idempotency_keys.erasure import IdempotencyKeysEraser
 from patrons.orders.erasure import OrdersEraser
 from patrons.redeemables.erasure import RedeemablesEraser
@@ -40,6 +42,7 @@ def _install_job_handlers() -> None:
     job_handlers.register(BulkUpdate())  # CUSTOMERS.BULK_UPDATE
     job_handlers.register(MetadataUpdate())  # CUSTOMERS.METADATA_UPDATE
     job_handlers.register(GenerateVouchers())  # CAMPAIGN.VOUCHERS_GENERATE
+    job_handlers.register(ExportJob())  # EXPORT
 
 
 def _install_erasers() -> None:
@@ -58,4 +61,5 @@ def _install_erasers() -> None:
     erasure.register(IdempotencyKeysEraser())  # stored responses naming them
     erasure.register(OrdersEraser())  # orders: anonymised (financial records)
     erasure.register(RedemptionsEraser())  # redemptions: anonymised (financial records)
+    erasure.register(ExportsEraser())  # export files that may name them: deleted
     erasure.register(ConsentsEraser())  # customer_consent

@@ -26,6 +26,8 @@ from patrons.consents.router import router as consents_router
 from patrons.customers import service as customers
 from patrons.customers.router import router as customers_router
 from patrons.db import database
+from patrons.exports.router import downloads_router as export_downloads_router
+from patrons.exports.router import router as exports_router
 from patrons.events.router import router as events_router
 from patrons.http.errors import exception_handler
 from patrons.http.requests import provide_db, provide_project
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None) -> Any:
             redeemables_router,
             orders_router,
             redemptions_router,
+            exports_router,
+            export_downloads_router,
             events_router,
             consents_router,
             oauth_router,
