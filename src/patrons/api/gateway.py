@@ -5,7 +5,8 @@
   it exactly once (http.requests.path_id).
 - Splits the path once (http.paths): that split decides /v1 or not, the fast lane, the
   rate-limit budget and the OAuth scope; Litestar routes the rest.
-- Answers GET /v1/customers/{id} itself (api/fast_lane.py).
+- Answers the hottest customer calls itself (api/fast_lane.py: GET /v1/customers/{id}, the
+  list, POST /v1/customers, PUT /v1/customers/{id}).
 - Renders every refusal and unexpected exception with the one renderer (http.errors).
 - Measures every request (metrics and one access-log line, by route template).
 - Gives every request an id (`v-…`), sent back as `X-Request-Id` and used in errors.
@@ -28,7 +29,7 @@ from patrons.core import ids
 from patrons.core.errors import PatronsError, PayloadTooLarge, RouteNotFound, TooManyRequests
 from patrons.db.database import Database
 from patrons.http.errors import send_error, unexpected
-from patrons.http.paths import api_segments, canonical, collapsed, customer_read
+from patrons.http.paths import api_segments, canonical, collapsed
 from patrons.http.responses import send_json
 from patrons.oauth.service import BearerAuthenticator
 from patrons.projects.service import Authenticator
@@ -109,13 +110,6 @@ class Gateway:
             await send_error(send, RouteNotFound(f"Cannot {scope['method']} {path}"), request_id)
             return
         if segments is not None:
-            raw_id = customer_read(scope["method"], segments)
-            if raw_id is not None and self.db is not None:
-                scope["patrons_route"] = fast_lane.ROUTE
-                await fast_lane.get_customer(
-                    raw_id, send, db=self.db, project=project, request_id=request_id
-                )
-                return
             # Idempotency-Key (api/idempotency.py): only keyed POST/PUT pay for the lookup.
             if scope["method"] in idempotency.METHODS and self.db is not None:
                 raw_key = idempotency.key_of(scope)
@@ -134,6 +128,20 @@ class Gateway:
                     except PatronsError as exc:  # raised only before anything was sent
                         await send_error(send, exc, request_id)
                     return
+            found = fast_lane.lane(scope["method"], segments)
+            if found is not None and self.db is not None:
+                scope["patrons_route"], raw_id = found
+                await fast_lane.answer(
+                    scope,
+                    receive,
+                    send,
+                    raw_id,
+                    db=self.db,
+                    project=project,
+                    request_id=request_id,
+                    max_body=self.max_body,
+                )
+                return
         if scope["method"] == "OPTIONS":
             allow = self._allowed(path)
             if allow is not None:  # Litestar's own answer lists one handler's methods only

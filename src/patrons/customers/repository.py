@@ -270,6 +270,9 @@ async def live_count(db: DB, *, project_id: str) -> int:
     return int(total or 0)
 
 
+_SORT_COLUMNS = {c: c for c in ("created_at", "updated_at", "source_id")}  # the list orders
+
+
 async def fetch_page(
     db: DB,
     *,
@@ -280,18 +283,21 @@ async def fetch_page(
     limit: int,
     offset: int = 0,
     filter_first: bool = False,
+    sort_column: str = "created_at",
 ) -> list[Row]:
     """One page. `where` conditions number their placeholders from $2 ($1 is the project).
 
     `filter_first`: collect the (few) matching customers' sort keys first, then sort them —
     for filters whose matches the sort index would reach only after a long walk (a range on
     `updated_at` while sorting by `created_at`: the two are correlated, so the planner's
-    independence estimate picks the walk and reads most of the table for 11 rows).
+    independence estimate picks the walk and reads most of the table for 11 rows). Only the
+    keys `order_by` sorts on (`sort_column`, `id`) are collected, so an index carrying them
+    (PostgreSQL's `updated_at` index includes `created_at`) answers without the table.
     """
     conditions = " AND ".join(["project_id = $1", *where])
     if filter_first:
         return await db.fetch(
-            "WITH m AS MATERIALIZED (SELECT id, created_at, updated_at, source_id FROM customer"
+            f"WITH m AS MATERIALIZED (SELECT id, {_SORT_COLUMNS[sort_column]} FROM customer"
             f" WHERE {conditions}),"
             f" p AS (SELECT id FROM m ORDER BY {order_by} LIMIT {int(limit)} OFFSET {int(offset)})"
             f" SELECT {COLUMNS} FROM customer WHERE project_id = $1"

@@ -26,7 +26,7 @@ from patrons.customers.schemas import (
     CustomerUpdate,
     summary_of,
 )
-from patrons.customers.wire import ADDRESS_BITS, customer_to_wire
+from patrons.customers.wire import ADDRESS_BITS, customer_to_wire, rows_to_wire
 from patrons.customers.wire import ADDRESS_COLUMNS as _ADDRESS_COLUMNS
 from patrons.db import dialect
 from patrons.db.database import Conn, Database, Row, kind_of
@@ -455,6 +455,7 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cus
         filter_first=bool(q.where)
         and total <= FILTER_FIRST_MAX
         and not listing.sorts_by_filtered_column(q),
+        sort_column=q.column,
     )
     page, has_more = pagination.split(rows, q.limit)
     if has_more and cursor is not None and q.column == "created_at" and q.page == 1:
@@ -467,9 +468,7 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cus
             args=args,
             order_by=order_by,
         )
-    return CustomerList(
-        customers=[customer_to_wire(r) for r in page], total=total, has_more=has_more
-    )
+    return CustomerList(customers=rows_to_wire(page), total=total, has_more=has_more)
 
 
 # Per process: the `created_at` that splits each project's customers in two halves, and when

@@ -1,7 +1,7 @@
 """Where a request path leads, split in one place.
 
 Litestar routes everything, but a few decisions are taken before it runs, on the raw path: is
-this an authenticated /v1 call, is it the fast lane's GET /v1/customers/{id}, which rate-limit
+this an authenticated /v1 call, is it one of the fast lane's customer calls, which rate-limit
 budget it spends, which OAuth scope it needs. All of them read the same split, so they cannot
 disagree about what a path is (a trailing slash, a `%2F` inside an id).
 """
@@ -42,10 +42,3 @@ def canonical(path: str) -> bool:
 def collapsed(path: str) -> str:
     """`//v1//customers/./x` → `/v1/customers/x`: what a lax router would make of it."""
     return "/" + "/".join(s for s in path.split("/") if s not in ("", "."))
-
-
-def customer_read(method: str, segments: tuple[str, ...]) -> str | None:
-    """The raw id of a GET /v1/customers/{id} (the fast lane's route), else None."""
-    if method == "GET" and len(segments) == 2 and segments[0] == "customers" and segments[1]:
-        return segments[1]
-    return None

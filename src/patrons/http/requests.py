@@ -18,6 +18,7 @@ from patrons.core.errors import (
     InvalidPayload,
     InvalidQueryParams,
     NotFound,
+    PayloadTooLarge,
     UnsupportedMediaType,
 )
 from patrons.core.limits import JSON_MAX_DEPTH
@@ -108,7 +109,11 @@ def _refuse_nul(query: bytes) -> None:
 
 def query_params(request: AnyRequest) -> dict[str, str]:
     """Flat query parameters with percent-encoded bracket keys decoded (`created_at[before]`)."""
-    query: bytes = request.scope["query_string"]
+    return flat_query(request.scope["query_string"])
+
+
+def flat_query(query: bytes) -> dict[str, str]:
+    """`query_params` of a raw query string (the Gateway's lanes, which have no Request)."""
     _refuse_nul(query)
     return parse_flat(query)
 
@@ -134,10 +139,46 @@ def validation_details(error: msgspec.MsgspecError) -> str:
 
 
 async def read_json(request: AnyRequest, kind: type[T]) -> T:
-    content_type = request.headers.get("content-type")
+    check_json_type(request.headers.get("content-type"))
+    return decode_json(await request.body(), kind)
+
+
+def check_json_type(content_type: str | None) -> None:
+    """A body's declared type must be JSON (or absent): checked before the body is read."""
     if content_type and not _is_json(content_type):
         raise UnsupportedMediaType(f"Content-Type {content_type.split(';')[0]} is not supported")
-    body = await request.body()
+
+
+def header(scope: Any, name: bytes) -> str | None:
+    """A request header from the raw ASGI scope (`name` lower-case), as Litestar reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def receive_body(receive: Any, max_body: int) -> bytes:
+    """The whole body over raw ASGI, refused (413) past `max_body` bytes as Litestar's
+    `request_max_body_size` refuses it (a declared Content-Length the Gateway checked)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away: what came is all there is
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > max_body:
+                raise PayloadTooLarge(max_body)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def decode_json(body: bytes, kind: type[T]) -> T:
+    """A JSON body as `kind`, every refusal a 400 in Voucherify's words."""
     if not body.strip():
         raise InvalidPayload("Payload must be a JSON object")
     if b"\\u0000" in body:
