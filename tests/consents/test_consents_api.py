@@ -4,6 +4,7 @@ erased with the customer, tenant walls and bad input."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -104,6 +105,24 @@ class TestUpdate:
         assert shown(api, "cs-6") == {"a": True}
         assert updated["name"] == "New"
         assert upserted["name"] == "Newer"
+
+
+class TestConcurrency:
+    def test_concurrent_updates_of_one_customer_all_land(self, api: httpx.Client, server):
+        """The customer row is locked before the rows are written and the copy rebuilt, so no
+        update's consent is lost from `system_metadata` (PostgreSQL runs them in parallel)."""
+        create_customer(api, source_id="cc-1")
+        url = f"{server.base_url}/v1/customers/cc-1/consents"
+
+        def put(i: int) -> int:
+            with httpx.Client(headers=api.headers, timeout=30) as client:
+                return client.put(url, json={f"c{i}": True}).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(put, range(16)))
+
+        assert statuses == [204] * 16
+        assert shown(api, "cc-1") == {f"c{i}": True for i in range(16)}
 
 
 class TestList:
