@@ -105,6 +105,12 @@ SERVED = {
     "create-loyalty-program",
     "list-loyalty-programs",
     "track-custom-event",  # issue 18 (events.json); the consent calls are not in the spec
+    # webhooks (issue 18): management.json, with the project's own App keys
+    "create-webhook",
+    "list-webhooks",
+    "get-webhook",
+    "update-webhook",
+    "delete-webhook",
 }
 
 

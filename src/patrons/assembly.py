@@ -9,12 +9,21 @@ worker/ callers such as cli/ — registers them. `install()` is idempotent: the 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any
+
+from patrons.activities import service as activities
 from patrons.activities.erasure import ActivitiesEraser
+from patrons.activities.schemas import EVENT_TYPES
 from patrons.async_actions import handlers as job_handlers
 from patrons.async_actions.erasure import AsyncActionsEraser
 from patrons.consents.erasure import ConsentsEraser
 from patrons.customers import erasure
 from patrons.customers.jobs import BulkUpdate, ImportCsv, MetadataUpdate
+from patrons.customers.wire import customer_to_wire
+from patrons.db.database import Database
 from patrons.exports.erasure import ExportsEraser
 from patrons.exports.jobs import ExportJob
 from patrons.idempotency_keys.erasure import IdempotencyKeysEraser
@@ -23,6 +32,12 @@ from patrons.redeemables.erasure import RedeemablesEraser
 from patrons.redeemables.generation import GenerateVouchers
 from patrons.redemptions.erasure import RedemptionsEraser
 from patrons.segments.erasure import SegmentsEraser
+from patrons.webhooks import dispatcher as webhook_dispatcher
+from patrons.webhooks import service as webhooks
+from patrons.webhooks.erasure import WebhooksEraser
+
+# A worker's companion loop, run beside its job loop until `stop` is set.
+BackgroundService = Callable[[Database, asyncio.Event], Coroutine[Any, Any, None]]
 
 _installed = False
 
@@ -33,7 +48,14 @@ def install() -> None:
         return
     _install_job_handlers()
     _install_erasers()
+    webhooks.register_event_types(EVENT_TYPES)  # a webhook may subscribe to any of them
     _installed = True
+
+
+def services() -> list[BackgroundService]:
+    """What every worker (`patrons worker`, the API's embedded one) runs beside its job loop."""
+    render = partial(activities.event_payload, render_customer=customer_to_wire)
+    return [webhook_dispatcher.service(render)]  # webhook deliveries
 
 
 def _install_job_handlers() -> None:
@@ -61,5 +83,6 @@ def _install_erasers() -> None:
     erasure.register(IdempotencyKeysEraser())  # stored responses naming them
     erasure.register(OrdersEraser())  # orders: anonymised (financial records)
     erasure.register(RedemptionsEraser())  # redemptions: anonymised (financial records)
+    erasure.register(WebhooksEraser())  # webhook outbox and deliveries
     erasure.register(ExportsEraser())  # export files that may name them: deleted
     erasure.register(ConsentsEraser())  # customer_consent

@@ -131,6 +131,15 @@ class Settings:
     # hash): set it to end every cockpit session at once, or to keep a database reader from
     # forging one.
     cockpit_secret: str = ""
+    # Webhook deliveries (webhooks/dispatcher.py): a failed attempt is retried after
+    # base·2^(n-1) seconds, up to `max_attempts` attempts, then the webhook is disabled; an
+    # attempt gives up after `timeout` seconds. Loopback targets are allowed (local
+    # development), private and other non-public addresses are not (README, "Webhooks").
+    webhook_retry_base_seconds: float = 60.0
+    webhook_max_attempts: int = 12
+    webhook_timeout_seconds: float = 10.0
+    webhook_allow_loopback: bool = True
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -165,4 +174,19 @@ class Settings:
             ),
             cockpit=_flag(env.get("PATRONS_COCKPIT"), d.cockpit),
             cockpit_secret=env.get("PATRONS_COCKPIT_SECRET") or d.cockpit_secret,
+            webhook_retry_base_seconds=_float(
+                "PATRONS_WEBHOOK_RETRY_BASE_SECONDS", d.webhook_retry_base_seconds
+            ),
+            webhook_max_attempts=_int(
+                "PATRONS_WEBHOOK_MAX_ATTEMPTS", d.webhook_max_attempts, minimum=1
+            ),
+            webhook_timeout_seconds=_float(
+                "PATRONS_WEBHOOK_TIMEOUT_SECONDS", d.webhook_timeout_seconds
+            ),
+            webhook_allow_loopback=_flag(
+                env.get("PATRONS_WEBHOOK_ALLOW_LOOPBACK"), d.webhook_allow_loopback
+            ),
+            webhook_allow_private=_flag(
+                env.get("PATRONS_WEBHOOK_ALLOW_PRIVATE"), d.webhook_allow_private
+            ),
         )

@@ -25,15 +25,20 @@ async def record_from_customers(
     now: int,
     campaign_id: str | None = None,
     campaign_type: str | None = None,
-) -> None:
+    then: str | None = None,
+    returning: bool = False,
+) -> list[Row]:
     """One event per listed live customer, snapshotting its row in the same statement.
 
     A chunk of thousands of customers costs one statement, not one round trip per row.
+    `then`: a statement run in the same one on the inserted events, as `WITH e AS (<insert>
+    RETURNING id, customer_id, created_at) <then>` (the webhook outbox, where the database has
+    data-modifying CTEs); `returning`: return those columns of the events instead.
     """
     if not customer_ids:
-        return
+        return []
     kind = kind_of(conn)
-    await conn.execute(
+    insert = (
         "INSERT INTO customer_event (project_id, id, customer_id, type, category, group_id,"
         " snapshot, extra, event_source, created_at, campaign_id, campaign_type)"
         f" SELECT project_id, 'evcus_' || {dialect.random_hex_sql(kind, 18)}, id,"
@@ -41,7 +46,9 @@ async def record_from_customers(
         f" {dialect.customer_snapshot_sql(kind)}, {dialect.json_param_sql(kind, '$5')},"
         f" {dialect.json_param_sql(kind, '$6')}, CAST($7 AS BIGINT),"
         " CAST($9 AS TEXT), CAST($10 AS TEXT)"
-        f" FROM customer WHERE project_id = $1 AND id IN {dialect.in_list_sql(kind, '$8')}",
+        f" FROM customer WHERE project_id = $1 AND id IN {dialect.in_list_sql(kind, '$8')}"
+    )
+    args = (
         project_id,
         type_,
         category,
@@ -53,23 +60,32 @@ async def record_from_customers(
         campaign_id,
         campaign_type,
     )
+    if then is not None:
+        await conn.execute(
+            f"WITH e AS ({insert} RETURNING id, customer_id, created_at) {then}", *args
+        )
+        return []
+    if returning:
+        return await conn.fetch(f"{insert} RETURNING id, customer_id, created_at", *args)
+    await conn.execute(insert, *args)
+    return []
 
 
 @lru_cache(maxsize=64)
 # house: cross-project — a fragment of the caller's statement, whose $1 is the project
 def written_events_sql(kind: str, *, source: str, first: int) -> str:
-    """An `INSERT INTO customer_event … SELECT … FROM <source>`: one event per customer row of
-    `source` (a CTE of rows just written, RETURNING the customer columns), snapshotting that
-    row, for a data-modifying CTE that writes and records in one statement.
+    """An `INSERT INTO customer_event … SELECT … FROM <source>`: the event of the one customer
+    row of `source` (a CTE of the row just written, RETURNING the customer columns),
+    snapshotting that row, for a data-modifying CTE that writes and records in one statement.
 
     Parameters from `$first`: the type of a fresh row (`updated_at` NULL), the type of an
-    updated one, category, group_id, event_source (JSON text), created_at.
+    updated one, category, group_id, event_source (JSON text), created_at, the event's id.
     """
-    p = [f"${first + i}" for i in range(6)]
+    p = [f"${first + i}" for i in range(7)]
     return (
         "INSERT INTO customer_event (project_id, id, customer_id, type, category, group_id,"
         " snapshot, extra, event_source, created_at)"
-        f" SELECT $1, 'evcus_' || {dialect.random_hex_sql(kind, 18)}, id,"
+        f" SELECT $1, CAST({p[6]} AS TEXT), id,"
         f" CASE WHEN updated_at IS NULL THEN CAST({p[0]} AS TEXT) ELSE CAST({p[1]} AS TEXT) END,"
         f" CAST({p[2]} AS TEXT), CAST({p[3]} AS TEXT), {dialect.customer_snapshot_sql(kind)},"
         f" NULL, {dialect.json_param_sql(kind, p[4])}, CAST({p[5]} AS BIGINT) FROM {source}"

@@ -21,7 +21,9 @@ from patrons.core import pagination
 from patrons.core.clock import format_ms, now_ms, parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams
 from patrons.core.origin import Origin
-from patrons.db.database import Conn, Database, Row
+from patrons.db import dialect
+from patrons.db.database import Conn, Database, Row, kind_of
+from patrons.webhooks import service as webhooks
 
 # The wire Customer of an event's snapshot row. Customers sit above activities (every customer
 # write records an event here), so the caller that lists events hands its renderer in.
@@ -60,7 +62,13 @@ async def record(
     if type_ not in EVENT_TYPES:  # the Python SDK rejects any other value
         raise ValueError(f"unknown event type {type_}")
     category = category_of(type_)
-    await repository.record_from_customers(
+    kind = kind_of(conn)
+    # The webhook outbox, in this transaction: in the same statement where the database has
+    # data-modifying CTEs; else the events come back for a second insert, asked for only when
+    # the project has an active webhook (a point read on SQLite, which has no round trips).
+    in_statement = dialect.data_modifying_ctes(kind)
+    wanted = not in_statement and await webhooks.wants_outbox(conn, project_id=project_id)
+    written = await repository.record_from_customers(
         conn,
         project_id=project_id,
         customer_ids=customer_ids,
@@ -74,13 +82,19 @@ async def record(
         now=now_ms() if now is None else now,
         campaign_id=campaign[0],
         campaign_type=campaign[1],
+        then=webhooks.outbox_from_events_sql(kind, source="e") if in_statement else None,
+        returning=wanted,
     )
+    if written:
+        await webhooks.add_to_outbox(conn, project_id=project_id, events=written)
 
 
 class WrittenEvents:
-    """`customer.created`/`customer.updated` for the rows a customer write statement returns:
-    the SQL is spliced into that statement (one round trip writes and records), so the event
-    is the one `record` would write — same snapshot, source and group."""
+    """`customer.created`/`customer.updated` for the row a single-customer write statement
+    returns: the SQL is spliced into that statement (one round trip writes and records), so
+    the event is the one `record` would write — same snapshot, source and group — and so is
+    its webhook outbox row (a further CTE step, written only when the project has an active
+    webhook). One instance per statement: it carries the event's id."""
 
     __slots__ = ("args",)
 
@@ -92,12 +106,30 @@ class WrittenEvents:
             origin.request_id,
             msgspec.json.encode(origin.event_source()).decode(),
             now,
+            webhooks.new_event_id(),
         )
 
     @staticmethod
     def sql(kind: str, *, source: str, first: int) -> str:
-        """The INSERT of one event per row of the CTE `source`; its parameters from `$first`."""
-        return repository.written_events_sql(kind, source=source, first=first)
+        """The INSERT of the event of the row of CTE `source`; its parameters from `$first`.
+
+        The caller wraps it as `e AS (…)`; the webhook outbox step follows it as another
+        step of the same WITH (`…), o AS (…`), reading `source` and the event id parameter.
+        """
+        event = repository.written_events_sql(kind, source=source, first=first)
+        outbox = webhooks.outbox_step_sql(
+            kind, source=source, event_id=f"${first + 6}", created_at=f"${first + 5}"
+        )
+        return f"{event}), o AS ({outbox}"
+
+
+def event_payload(row: Row, render_customer: CustomerRenderer) -> tuple[Any, Any]:
+    """(data, event_source) of an event row: the payload its activity and its webhook
+    deliveries carry (`customer` rendered from the snapshot, plus the event's own keys)."""
+    payload: dict[str, Any] = {"customer": render_customer(_json(row["snapshot"]))}
+    if row["extra"] is not None:
+        payload.update(_json(row["extra"]))
+    return payload, _json(row["event_source"])
 
 
 def _json(value: Any) -> Any:
@@ -105,10 +137,8 @@ def _json(value: Any) -> Any:
 
 
 def activity_to_wire(row: Row, render_customer: CustomerRenderer) -> CustomerActivity:
-    payload: dict[str, Any] = {"customer": render_customer(_json(row["snapshot"]))}
-    if row["extra"] is not None:
-        payload.update(_json(row["extra"]))
-    data = {"data": payload, "event_source": _json(row["event_source"])}
+    payload, event_source = event_payload(row, render_customer)
+    data = {"data": payload, "event_source": event_source}
     return CustomerActivity(
         id=row["id"],
         type=row["type"],

@@ -26,9 +26,9 @@ from patrons.consents.router import router as consents_router
 from patrons.customers import service as customers
 from patrons.customers.router import router as customers_router
 from patrons.db import database
+from patrons.events.router import router as events_router
 from patrons.exports.router import downloads_router as export_downloads_router
 from patrons.exports.router import router as exports_router
-from patrons.events.router import router as events_router
 from patrons.http.errors import exception_handler
 from patrons.http.requests import provide_db, provide_project
 from patrons.oauth.router import router as oauth_router
@@ -41,6 +41,7 @@ from patrons.redemptions.router import router as redemptions_router
 from patrons.segments.router import router as segments_router
 from patrons.segments.service import Resolver
 from patrons.settings import Settings
+from patrons.webhooks.router import router as webhooks_router
 from patrons.worker.embedded import EmbeddedWorker
 
 log = logging.getLogger("patrons.api")
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Any:
             events_router,
             consents_router,
             oauth_router,
+            webhooks_router,
             *HEALTH_HANDLERS,
             *DOCS_HANDLERS,
             *([cockpit_router(secret=settings.cockpit_secret)] if settings.cockpit else []),

@@ -46,10 +46,10 @@ def _shape(path: str) -> str:
 
 
 def served_operations(app: Litestar) -> set[tuple[str, str]]:
-    """(path shape, method) for every /v1 route the app serves."""
+    """(path shape, method) for every /v1 and /management/v1 route the app serves."""
     served = set()
     for route in app.routes:
-        if not route.path.startswith("/v1"):
+        if not route.path.startswith(("/v1", "/management/v1")):
             continue
         for method in getattr(route, "methods", ()):
             if method.lower() in _METHODS:

@@ -7,7 +7,7 @@ import errno
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +27,8 @@ keys_app = typer.Typer(help="API keys (X-App-Id / X-App-Token).")
 app.add_typer(db_app, name="db")
 app.add_typer(project_app, name="project")
 app.add_typer(keys_app, name="keys")
+webhooks_app = typer.Typer(help="Webhooks: configurations, signing secret, delivery log.")
+app.add_typer(webhooks_app, name="webhooks")
 project_tools.register(app, project_app)  # project reset | export | import, seed
 console = Console()
 T = TypeVar("T")
@@ -269,6 +271,151 @@ def keys_delete(app_id: str) -> None:
     console.print(f"Deleted {app_id}.")
 
 
+# --- patrons webhooks … ---------------------------------------------------------------------------
+
+
+def _webhooks_work(
+    project_id: str, work: Callable[[database.Database], Awaitable[T]]
+) -> Callable[[database.Database], Awaitable[T]]:
+    """`work` on an existing project; a missing project or an API-level refusal (a bad URL,
+    an unknown event, an unknown webhook) becomes the command's one-line error."""
+    from patrons.core.errors import PatronsError
+
+    async def run(db: database.Database) -> T:
+        if await project_repository.get_project(db, project_id=project_id) is None:
+            raise Problem(f"no project {project_id} (see `patrons project list`)")
+        try:
+            return await work(db)
+        except PatronsError as exc:
+            raise Problem(str(exc.details or exc.message)) from None
+
+    return run
+
+
+@webhooks_app.command("list")
+def webhooks_list(project_id: str) -> None:
+    """List a project's webhooks."""
+    from patrons.webhooks import service as webhooks
+
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> Any:
+        return await webhooks.list_(db, project_id=project_id)
+
+    found = _with_db(settings, _webhooks_work(project_id, work))
+    _print_rows(
+        ("Webhook ID", "Active", "Target URL", "Events"),
+        [(w.id, "yes" if w.active else "no", w.target_url, ",".join(w.events)) for w in found.data],
+    )
+
+
+@webhooks_app.command("create")
+def webhooks_create(
+    project_id: str,
+    target_url: str,
+    event: list[str] = typer.Option(
+        ..., "--event", "-e", help="An event type to send (repeat for more)."
+    ),
+    inactive: bool = typer.Option(False, "--inactive", help="Create it switched off."),
+) -> None:
+    """Add a webhook: TARGET_URL receives the listed events as signed POSTs."""
+    from patrons.webhooks import service as webhooks
+    from patrons.webhooks.schemas import WebhookWrite
+
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> Any:
+        async with db.transaction() as conn:
+            return await webhooks.create(
+                conn,
+                project_id=project_id,
+                body=WebhookWrite(target_url=target_url, events=event, active=not inactive),
+            )
+
+    made = _with_db(settings, _webhooks_work(project_id, work))
+    print(f"Webhook created ({'active' if made.active else 'inactive'}): {made.id}")
+
+
+@webhooks_app.command("delete")
+def webhooks_delete(project_id: str, webhook_id: str) -> None:
+    """Delete a webhook and its delivery log."""
+    from patrons.webhooks import service as webhooks
+
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> None:
+        async with db.transaction() as conn:
+            await webhooks.delete(conn, project_id=project_id, webhook_id=webhook_id)
+
+    _with_db(settings, _webhooks_work(project_id, work))
+    print(f"Deleted {webhook_id}.")
+
+
+@webhooks_app.command("secret")
+def webhooks_secret(
+    project_id: str,
+    rotate: bool = typer.Option(False, "--rotate", help="Replace it with a new one."),
+) -> None:
+    """Print the project's signing secret (the last word of the output)."""
+    from patrons.webhooks import service as webhooks
+
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> str:
+        async with db.transaction() as conn:
+            return await webhooks.secret(conn, project_id=project_id, rotate=rotate)
+
+    value = _with_db(settings, _webhooks_work(project_id, work))
+    print(f"{'New signing' if rotate else 'Signing'} secret of {project_id}: {value}")
+
+
+@webhooks_app.command("log")
+def webhooks_log(
+    project_id: str,
+    webhook_id: str = typer.Argument(None, help="Only this webhook's deliveries."),
+    limit: int = typer.Option(50, min=1, max=1000, help="How many, newest first."),
+) -> None:
+    """Deliveries, newest first: event, status, attempts, last HTTP status and error."""
+    from patrons.core.clock import format_ms
+    from patrons.webhooks import service as webhooks
+
+    settings = Settings.from_env()
+
+    async def work(db: database.Database) -> list[database.Row]:
+        return await webhooks.delivery_log(
+            db, project_id=project_id, webhook_id=webhook_id, limit=limit
+        )
+
+    rows = _with_db(settings, _webhooks_work(project_id, work))
+    _print_rows(
+        (
+            "Delivery ID",
+            "Webhook ID",
+            "Event ID",
+            "Type",
+            "Status",
+            "Attempts",
+            "HTTP",
+            "Next attempt",
+            "Last error",
+        ),
+        [
+            (
+                r["id"],
+                r["webhook_id"],
+                r["event_id"],
+                r["event_type"],
+                r["status"],
+                str(r["attempts"]),
+                "" if r["last_status"] is None else str(r["last_status"]),
+                format_ms(r["next_at"]) if r["status"] == "PENDING" else "",
+                r["last_error"] or "",
+            )
+            for r in rows
+        ],
+    )
+
+
 @app.command()
 def worker(wait_for_db: float = WAIT_FOR_DB) -> None:
     """Run a job worker alone (any number, on any machine, against one database)."""
@@ -297,6 +444,7 @@ def worker(wait_for_db: float = WAIT_FOR_DB) -> None:
                 chunk_rows=settings.worker_chunk_rows,
                 lease_ms=settings.worker_lease_ms,
                 poll=settings.worker_poll_seconds,
+                services=assembly.services(),
             ).run(stop)
         finally:
             await db.close()

@@ -65,6 +65,7 @@ class PermanentDeletionData(msgspec.Struct, kw_only=True):
     async_action_payloads: int = 0
     idempotency_keys: int = 0
     redemptions: int = 0  # redemptions and rollbacks anonymised (redemptions/erasure.py)
+    webhook_deliveries: int = 0  # deliveries deleted or scrubbed (webhooks/erasure.py)
     consents: int = 0  # customer_consent rows (consents/erasure.py)
 
 

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from patrons import assembly
 from patrons.async_actions.handlers import JobHandler
 from patrons.db import database
 from patrons.worker.runner import Worker
@@ -67,6 +68,7 @@ class EmbeddedWorker:
                 chunk_rows=self.chunk_rows,
                 lease_ms=self.lease_ms,
                 poll=self.poll,
+                services=assembly.services(),
             )
             await worker.run(self._stop)
         finally:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from patrons import observability
@@ -44,8 +44,12 @@ class Worker:
         chunk_rows: int = 5000,
         lease_ms: int = 30_000,
         poll: float = 0.5,
+        services: Sequence[Callable[[Database, asyncio.Event], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.db = db
+        # Loops run beside the job loop on the same database until stop (assembly.services:
+        # the webhook dispatcher); the worker knows what they are no more than its job types.
+        self.services = tuple(services)
         self.handlers = dict(handlers)
         self.owner = ids.worker_id()
         self.chunk_rows = chunk_rows
@@ -56,6 +60,9 @@ class Worker:
         log.info("worker %s started; job types: %s", self.owner, ", ".join(sorted(self.handlers)))
         wake = asyncio.Event()
         listening = await database.listen(self.db, JOBS_CHANNEL, wake.set)
+        companions: list[asyncio.Task[None]] = [
+            asyncio.create_task(service(self.db, stop)) for service in self.services
+        ]
         try:
             while not stop.is_set():
                 wake.clear()  # before looking: a job enqueued from here on wakes the wait below
@@ -72,6 +79,11 @@ class Worker:
                     await asyncio.sleep(0)
         finally:
             await listening.close()
+            if companions:  # they stop on `stop`; cancelled when the job loop itself failed
+                if not stop.is_set():
+                    for task in companions:
+                        task.cancel()
+                await asyncio.gather(*companions, return_exceptions=True)
         log.info("worker %s stopped", self.owner)
 
     async def step(self) -> bool:
