@@ -111,6 +111,12 @@ SERVED = {
     "get-webhook",
     "update-webhook",
     "delete-webhook",
+    # exports (issue 18); download-export is GET /v1/exports/{id}?token=…
+    "create-export",
+    "list-exports",
+    "get-export",
+    "delete-export",
+    "download-export",
 }
 
 
