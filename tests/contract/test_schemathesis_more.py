@@ -1,5 +1,5 @@
 """Schemathesis over the other official contract files: campaigns, vouchers, publications,
-loyalty members and OAuth (`src/patrons/api/contract/*.json`, each cut to the operations
+loyalty members, custom events and OAuth (`src/patrons/api/contract/*.json`, each cut to the operations
 Patrons serves), on SQLite and PostgreSQL.
 
 The check here is the hard edge of issue 15: valid and invalid requests alike never get a 5xx,
@@ -49,6 +49,7 @@ SERVED = {
         ("get", "/v1/publications/create"),
     },
     "loyalties.json": {("post", "/v1/loyalties/{campaignId}/members")},
+    "events.json": {("post", "/v1/events")},
     "oauth.json": {
         ("post", "/v1/oauth/token"),
         ("post", "/v1/oauth/introspect"),
