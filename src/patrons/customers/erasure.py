@@ -48,7 +48,7 @@ from patrons.db.database import Conn, Row
 class PermanentDeletionData(msgspec.Struct, kw_only=True):
     """`data_json`: the spec's seven counters, then what else was erased or scrubbed."""
 
-    events: int = 0  # custom events: not stored by Patrons
+    events: int = 0  # custom events are event-log rows: counted in customer_events
     customer_events: int = 0
     daily_events: int = 0
     segments: int = 0  # segment memberships
