@@ -89,7 +89,7 @@ async def update(conn: Conn, *, project_id: str, ref: str, consents: Mapping[str
     )
 
 
-async def list_(db: Database, *, project_id: str) -> ConsentsListed:
+async def list_(db: Database | Conn, *, project_id: str) -> ConsentsListed:
     """GET /v1/consents: the consent ids the project has set on its customers, by id."""
     rows = await repository.definitions(db, project_id=project_id, limit=LIST_MAX)
     total = (
