@@ -377,3 +377,23 @@ class TestDelete:
 
 def test_chunk_rows_is_small():
     assert CHUNK_ROWS < 10  # the tests above cross chunk boundaries
+
+
+class TestPermanentDeletion:
+    def test_exports_that_can_name_the_person_are_deleted(self, api: httpx.Client):
+        person = create_customer(api, source_id="erase-me", name="Erase Me")
+        create_voucher(api, code="KEEP-1")
+        customers, _rows = export_rows(api, exported_object="customer")
+        plain, _rows = export_rows(api, exported_object="voucher")
+        holders, _rows = export_rows(
+            api, exported_object="voucher", parameters={"fields": ["code", "customer_id"]}
+        )
+
+        response = api.post(f"/v1/customers/{person['id']}/permanent-deletion")
+        assert response.status_code == 200, response.text
+
+        assert_error(api.get(f"/v1/exports/{customers['id']}"), 404, "not_found")
+        assert_error(httpx.get(customers["result"]["url"]), 404, "not_found")
+        assert_error(api.get(f"/v1/exports/{holders['id']}"), 404, "not_found")
+        assert api.get(f"/v1/exports/{plain['id']}").json()["status"] == "DONE"
+        assert download(plain["result"]["url"])[1][0] == "KEEP-1"

@@ -9,9 +9,10 @@ import io
 from dataclasses import replace
 
 import msgspec
+import pytest
 
 from patrons.async_actions import repository as actions
-from patrons.async_actions.handlers import Job, Totals
+from patrons.async_actions.handlers import Job, JobCannotRun, Totals
 from patrons.db.database import Conn
 from patrons.exports import repository, service
 from patrons.exports.jobs import ExportJob
@@ -94,3 +95,33 @@ async def test_a_deleted_export_writes_nothing(conn: Conn, tenant: Credentials):
     # and a chunk read after the deletion is the last, empty one
     after = await handler.read_chunk(conn, job, max_rows=10)  # type: ignore[arg-type]
     assert (after.last, after.work.export_id, after.work.rows) == (True, None, 0)
+
+
+async def test_unusable_parameters_fail_the_job_at_once(conn: Conn, tenant: Credentials):
+    export_id, job = await _start(conn, tenant)
+    await conn.execute(
+        "UPDATE export SET parameters = $3 WHERE project_id = $1 AND id = $2",
+        tenant.project_id,
+        export_id,
+        '{"fields": ["shoe_size"]}',
+    )
+
+    with pytest.raises(JobCannotRun, match="shoe_size"):
+        await ExportJob().read_chunk(conn, job, max_rows=10)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("stored", "job", "shown"),
+    [
+        ("SCHEDULED", "ENQUEUED", "SCHEDULED"),
+        ("SCHEDULED", "IN_PROGRESS", "IN_PROGRESS"),  # claimed, first chunk not committed yet
+        ("IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS"),
+        ("IN_PROGRESS", "ENQUEUED", "IN_PROGRESS"),
+        ("IN_PROGRESS", "FAILED", "ERROR"),  # the worker gave up on it
+        ("SCHEDULED", None, "ERROR"),  # its job is gone
+        ("DONE", "DONE", "DONE"),
+        ("DONE", None, "DONE"),
+    ],
+)
+def test_the_status_shown(stored: str, job: str | None, shown: str):
+    assert service.status_of({"status": stored, "action_status": job}) == shown  # type: ignore[arg-type]

@@ -250,9 +250,12 @@ class Writer:
 
     def __init__(self, kind: Kind, fields: Sequence[str]) -> None:
         self.fields = tuple(fields)
-        getters = [getter(kind, f) for f in self.fields]
-        assert all(g is not None for g in getters)  # fields were checked on create
-        self._getters: list[Getter] = [g for g in getters if g is not None]
+        self._getters: list[Getter] = []
+        for name in self.fields:
+            got = getter(kind, name)
+            if got is None:  # checked when the export was accepted: a hand-edited row
+                raise ValueError(f"unknown field {name!r}")
+            self._getters.append(got)
         self._out = io.StringIO()
         # CRLF, as RFC 4180 and spreadsheets expect; it also makes the writer quote a cell
         # holding a bare CR (with "\n" alone it would not, and readers would split the row).

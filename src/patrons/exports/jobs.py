@@ -61,6 +61,7 @@ class ExportJob:
             return Chunk(Work(None, b"", 0, None), [], job.bytes_done, job.rows_done, 99, True)
         try:
             plan = plan_of(row["exported_object"], _decode(row["parameters"]))
+            writer = Writer(plan.kind, plan.fields)
         except Exception as exc:  # checked when accepted: only a hand-edited row gets here
             raise JobCannotRun(f"the export's parameters cannot be used: {exc}") from exc
         where, args = filters.to_sql(plan.rule, kind=kind_of(db))
@@ -76,7 +77,6 @@ class ExportJob:
             after=after,
             limit=max_rows,
         )
-        writer = Writer(plan.kind, plan.fields)
         data = (writer.header() if row["piece_count"] == 0 else b"") + writer.rows(rows)
         if rows:
             last = rows[-1]
