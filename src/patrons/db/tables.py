@@ -643,43 +643,6 @@ export_piece = sa.Table(
     sa.PrimaryKeyConstraint("project_id", "export_id", "seq"),
 )
 
-# An export (POST /v1/exports): the parameters as accepted, the status its job moves
-# (SCHEDULED → IN_PROGRESS → DONE; ERROR is read from its FAILED async action), the keyset
-# position after the last exported row (`after_key`, committed with each chunk's file pieces),
-# and the download token of `result.url`.
-export = sa.Table(
-    "export",
-    metadata,
-    sa.Column("project_id", sa.String(64), nullable=False),
-    sa.Column("id", sa.String(64), nullable=False),
-    sa.Column("exported_object", sa.String(32), nullable=False),  # customer | voucher
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("parameters", Json, nullable=False),
-    sa.Column("action_id", sa.String(64), nullable=True),
-    sa.Column("token", sa.String(64), nullable=False),
-    sa.Column("after_key", Json, nullable=True),
-    sa.Column("row_count", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("byte_count", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("piece_count", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("created_at", Millis, nullable=False),
-    sa.Column("updated_at", Millis, nullable=True),
-    sa.PrimaryKeyConstraint("project_id", "id"),
-    sa.Index(None, "project_id", "created_at", "id"),
-)
-
-# The export's CSV file in pieces of at most 1 MiB, in `seq` order (a chunk appends its own
-# pieces), so any API process streams it from the database in constant memory.
-export_piece = sa.Table(
-    "export_piece",
-    metadata,
-    sa.Column("project_id", sa.String(64), nullable=False),
-    sa.Column("export_id", sa.String(64), nullable=False),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("data", sa.LargeBinary, nullable=False),
-    sa.PrimaryKeyConstraint("project_id", "export_id", "seq"),
-)
-
 # --- consents and custom events (migration 0014, issue 18) ---
 
 # A customer's consents (PUT /v1/customers/{id}/consents, the legacy call the JS SDK keeps):
