@@ -117,6 +117,13 @@ def cursor_condition(q: ListQuery) -> str | None:
     return f"created_at {after(q.descending)} {{}}"
 
 
+def lone_range(q: ListQuery) -> tuple[str, str, int] | None:
+    """(column, op, epoch ms) when the only filter is one date bound (no segment)."""
+    if q.segment_id is None and len(q.where) == 1 and len(q.ranges) == 1:
+        return q.ranges[0]
+    return None
+
+
 def created_range_only(q: ListQuery) -> tuple[str, int] | None:
     """(op, epoch ms) when the only filter is one `created_at` bound (no segment): its `total`
     can be counted from whichever side of the bound holds fewer customers."""

@@ -344,6 +344,38 @@ async def count_created(
     )
 
 
+DAY_MS = 86_400_000
+_STAMPS = {"created_at": 0, "updated_at": 1}  # customer_day_count.stamp
+
+
+async def count_by_days(db: DB, *, project_id: str, column: str, op: str, value: int) -> int:
+    """Customers with `column <op> value` (`created_at` / `updated_at`, op `<` or `>`), exactly,
+    where `customer_day_count` is kept (dialect.day_counts): the whole days past the bound's
+    day from the day counts, the bound's own day from the index — one statement, one
+    snapshot, and the day counts change in the writers' transactions."""
+    stamp = _STAMPS[column]
+    day = value // DAY_MS
+    if op == ">":
+        days, edge = "day > $3", f"{column} > $4 AND {column} < $5"
+        low, high = value, (day + 1) * DAY_MS
+    elif op == "<":
+        days, edge = "day < $3", f"{column} >= $4 AND {column} < $5"
+        low, high = day * DAY_MS, value
+    else:
+        raise ValueError(op)
+    return await db.fetchval(
+        # CAST: SUM(bigint) is numeric on PostgreSQL (see count_created).
+        "SELECT CAST((SELECT COALESCE(SUM(n), 0) FROM customer_day_count"
+        f" WHERE project_id = $1 AND stamp = $2 AND {days})"
+        f" + (SELECT COUNT(*) FROM customer WHERE project_id = $1 AND {edge}) AS BIGINT)",
+        project_id,
+        stamp,
+        day,
+        low,
+        high,
+    )
+
+
 async def created_at_rank(db: DB, *, project_id: str, position: int) -> int | None:
     """The `created_at` of the customer at `position` in creation order (0 = oldest)."""
     return await db.fetchval(

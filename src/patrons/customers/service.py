@@ -502,10 +502,17 @@ def _median_created_at(db: Database, project_id: str) -> int | None:
 
 
 async def _total(db: Database, *, project_id: str, q: listing.ListQuery) -> int:
-    """The list's exact `total`: the live-customer counter unfiltered; an index-only count of
-    the smaller side of a lone `created_at` bound; else an indexed COUNT of the filters."""
+    """The list's exact `total`: the live-customer counter unfiltered; a lone date bound from
+    the day counts where they are kept (PostgreSQL), else (a `created_at` bound) an index-only
+    count of the smaller side; else an indexed COUNT of the filters."""
     if not q.where:
         return await repository.live_count(db, project_id=project_id)
+    lone = listing.lone_range(q)
+    if lone is not None and dialect.day_counts(db.kind):
+        column, op, value = lone
+        return await repository.count_by_days(
+            db, project_id=project_id, column=column, op=op, value=value
+        )
     bound = listing.created_range_only(q)
     if bound is not None:
         op, value = bound

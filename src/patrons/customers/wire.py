@@ -134,12 +134,16 @@ def _render(
         summary=EMPTY_SUMMARY if summary is None else _json(summary, EMPTY_SUMMARY),
         loyalty=EMPTY_LOYALTY if loyalty is None else _json(loyalty, EMPTY_LOYALTY),
         referrals=EMPTY_REFERRALS if referrals is None else _json(referrals, EMPTY_REFERRALS),
-        metadata=_metadata(metadata),
+        metadata=(
+            (UNSET if metadata in _EMPTY_TEXTS else Raw(metadata.encode()))
+            if type(metadata) is str
+            else _metadata(metadata)
+        ),
         system_metadata=(
             EMPTY_OBJECT if system_metadata is None else _json(system_metadata, EMPTY_OBJECT)
         ),
-        created_at=_stamp(created_at),
-        updated_at=None if updated_at is None else _stamp(updated_at),
+        created_at=_STAMPS.get(created_at) or _stamp(created_at),
+        updated_at=None if updated_at is None else (_STAMPS.get(updated_at) or _stamp(updated_at)),
     )
 
 

@@ -269,6 +269,12 @@ def data_modifying_ctes(kind: str) -> bool:
     return kind == POSTGRESQL
 
 
+def day_counts(kind: str) -> bool:
+    """True where triggers keep `customer_day_count` (PostgreSQL, migration 0015), so a lone
+    date bound's exact total is a sum over whole days plus one day's index range."""
+    return kind == POSTGRESQL
+
+
 def for_update_sql(kind: str, of: str | None = None) -> str:
     """A trailing ` FOR UPDATE [OF alias]`: lock the rows read until commit. Empty on SQLite,
     whose one writer at a time needs no row locks."""

@@ -45,6 +45,26 @@ customer_counter = sa.Table(
     sa.PrimaryKeyConstraint("project_id", "slot"),
 )
 
+# Live customers per UTC day of `created_at` (stamp 0) and of `updated_at` (stamp 1; never-
+# updated customers are in no day), in 16 slots per day like customer_counter. The exact
+# `total` of a lone date bound on PostgreSQL sums the whole days past the bound and counts
+# only the bound's own day in the index (customers.repository.count_by_days; issue #16).
+# Derived: PostgreSQL's statement-level triggers on `customer` keep it (migration 0015), so
+# every writer — single, bulk, CSV, deletion, erasure, project tools — keeps it without
+# knowing, in its own transaction. SQLite has no such triggers and leaves it empty
+# (dialect.day_counts). Project tools skip derived tables: the triggers rebuild them.
+customer_day_count = sa.Table(
+    "customer_day_count",
+    metadata,
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("stamp", sa.SmallInteger, nullable=False),
+    sa.Column("day", sa.BigInteger, nullable=False),  # epoch ms // 86,400,000
+    sa.Column("slot", sa.SmallInteger, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "stamp", "day", "slot"),
+    info={"derived": True},
+)
+
 api_key = sa.Table(
     "api_key",
     metadata,
