@@ -13,7 +13,8 @@ from patrons.db.tables import COUNTER_SLOTS, CUSTOMER_COLUMNS, HOLDINGS_COLUMNS
 
 OWN_COLUMNS = ", ".join(CUSTOMER_COLUMNS)
 # what a read returns (`system_metadata`: consents/, stored through set_system_metadata)
-COLUMNS = ", ".join((*CUSTOMER_COLUMNS, *HOLDINGS_COLUMNS, "system_metadata"))
+READ_COLUMNS = (*CUSTOMER_COLUMNS, *HOLDINGS_COLUMNS, "system_metadata")
+COLUMNS = ", ".join(READ_COLUMNS)
 
 
 async def get_by_id(db: DB, *, project_id: str, customer_id: str) -> Row | None:

@@ -104,7 +104,8 @@ async def get_or_raise(db: Database | Conn, *, project_id: str, ref: str) -> Row
 
 
 async def get(db: Database | Conn, *, project_id: str, ref: str) -> Customer:
-    return customer_to_wire(await get_or_raise(db, project_id=project_id, ref=ref))
+    row = await get_or_raise(db, project_id=project_id, ref=ref)
+    return rows_to_wire((row,), columns=repository.READ_COLUMNS)[0]
 
 
 # Projects whose last single-customer write found auto-update segments: their writes go
@@ -468,7 +469,8 @@ async def list_(db: Database, *, project_id: str, params: dict[str, str]) -> Cus
             args=args,
             order_by=order_by,
         )
-    return CustomerList(customers=rows_to_wire(page), total=total, has_more=has_more)
+    customers = rows_to_wire(page, columns=repository.READ_COLUMNS)
+    return CustomerList(customers=customers, total=total, has_more=has_more)
 
 
 # Per process: the `created_at` that splits each project's customers in two halves, and when

@@ -192,12 +192,13 @@ def customer_to_wire(row: Mapping[str, Any]) -> Customer:
     return rows_to_wire((row,))[0]
 
 
-def rows_to_wire(rows: Sequence[Any]) -> list[Customer]:
-    """Rows of one SELECT (sqlite3.Row or asyncpg Record, the same columns each)."""
+def rows_to_wire(rows: Sequence[Any], columns: tuple[str, ...] | None = None) -> list[Customer]:
+    """Rows of one SELECT (sqlite3.Row or asyncpg Record, the same columns each). `columns`:
+    the SELECT's column names in order, when the caller knows them (saves asking a row)."""
     if not rows:
         return []
     first = rows[0]
-    keys = None if isinstance(first, dict) else _keys(first)
+    keys = columns if columns is not None else None if isinstance(first, dict) else _keys(first)
     plan: Any = "by_name" if keys is None else _plan(keys)
     if plan == "positional":
         return [_render(*row) for row in rows]
