@@ -50,9 +50,13 @@ def upgrade() -> None:
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("project_id", "export_id", "seq", name="pk_export_piece"),
     )
+    op.create_index(
+        "ix_voucher_project_id_created_at_id", "voucher", ["project_id", "created_at", "id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_voucher_project_id_created_at_id", table_name="voucher")
     op.drop_table("export_piece")
     op.drop_index("ix_export_project_id_created_at_id", table_name="export")
     op.drop_table("export")
