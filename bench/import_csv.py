@@ -32,6 +32,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,9 +48,12 @@ import httpx
 import msgspec
 
 from harness import die_with_parent
+from patrons.core.clock import format_ms
+from patrons.customers.bulk_writer import ordered_customer_id
 from patrons.db import migrate
 
 HOST = "127.0.0.1"  # load only ever targets the loopback interface
+PROBE_INTERVAL = [0.02]  # set from --probe-interval (for the report)
 HEADER = (
     *("Source_id", "Name", "Email", "Phone", "Birthdate", "City", "Postal_Code", "Country"),
     *("tier", "signup_channel"),
@@ -130,21 +134,38 @@ def write_csv(path: Path, n: int, seed: int = 20261126) -> None:
 # ------------------------------------------------------------------------- the baseline load
 
 
-def parse_rows(path: Path, project_id: str) -> list[tuple[Any, ...]]:
-    """The CSV → customer table rows (what the import stores), with the csv module."""
+def parse_rows(path: Path, project_id: str, ids: str = "patrons") -> list[tuple[Any, ...]]:
+    """The CSV → customer table rows (what the import stores), with the csv module.
+
+    Ids as the import makes them (`ids="patrons"`: `cust_` + the row's created_at millisecond
+    + random characters, so they sort in insert order) or random hex (`ids="random"`); each
+    row gets its own created_at millisecond, as imported rows do."""
     now = time.time_ns() // 1_000_000
     rows: list[tuple[Any, ...]] = []
     encode = msgspec.json.encode
     token = secrets.token_hex
+    ordered = ids == "patrons"
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
-        for source_id, name, email, phone, birth, city, postal, country, tier, chan in reader:
+        for i, (
+            source_id,
+            name,
+            email,
+            phone,
+            birth,
+            city,
+            postal,
+            country,
+            tier,
+            chan,
+        ) in enumerate(reader):
             metadata = {"tier": tier, "signup_channel": chan} if tier else {"signup_channel": chan}
+            at = now + i
             rows.append(
                 (
                     project_id,
-                    "cust_" + token(12),
+                    ordered_customer_id(at, token(9)[:17]) if ordered else "cust_" + token(12),
                     source_id,
                     name or None,
                     email or None,
@@ -155,7 +176,7 @@ def parse_rows(path: Path, project_id: str) -> list[tuple[Any, ...]]:
                     postal or None,
                     country or None,
                     encode(metadata).decode(),
-                    now,
+                    at,
                 )
             )
     return rows
@@ -448,17 +469,113 @@ class RssWatch(threading.Thread):
         self.pids = pids
         self.wal = wal  # SQLite: also the peak size of the -wal file
         self.wal_peak = 0
+        self.where = "before the upload"  # what the run was doing (set by the main thread)
+        self.wal_peak_where = ""
         self.peak: Counter[str] = Counter()
         self.done = threading.Event()
 
     def run(self) -> None:
-        while not self.done.wait(0.5):
-            for label, pids in self.pids.items():
-                rss = max((kib(pid, "VmRSS") for pid in pids), default=0)
-                self.peak[label] = max(self.peak[label], rss)
+        tick = 0
+        while not self.done.wait(0.1):  # the WAL every 0.1 s, RSS every 0.5 s
+            tick += 1
+            if tick % 5 == 0:
+                for label, pids in self.pids.items():
+                    rss = max((kib(pid, "VmRSS") for pid in pids), default=0)
+                    self.peak[label] = max(self.peak[label], rss)
             if self.wal is not None:
                 with contextlib.suppress(OSError):
-                    self.wal_peak = max(self.wal_peak, self.wal.stat().st_size)
+                    size = self.wal.stat().st_size
+                    if size > self.wal_peak:
+                        self.wal_peak, self.wal_peak_where = size, self.where
+
+
+class Probe(threading.Thread):
+    """The API's latency while the import runs: `GET /health` and `GET /v1/customers/{id}`
+    (a customer made before the upload), one after the other every `interval` seconds on one
+    connection — a steady light load, not a flood that would slow the import it watches.
+    Every sample is (phase, call, seconds); the phase is set by the main thread."""
+
+    def __init__(self, base: str, headers: dict[str, str], customer_id: str, interval: float):
+        super().__init__(daemon=True)
+        self.base, self.headers, self.customer_id = base, headers, customer_id
+        self.interval = interval
+        self.phase = "idle"
+        self.samples: list[tuple[str, str, float]] = []
+        self.errors = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        calls = (("health", "/health"), ("get", f"/v1/customers/{self.customer_id}"))
+        with httpx.Client(base_url=self.base, headers=self.headers, timeout=60) as client:
+            while not self.done.wait(self.interval):
+                for name, path in calls:
+                    phase = self.phase
+                    t0 = time.perf_counter()
+                    try:
+                        ok = client.get(path).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    elapsed = time.perf_counter() - t0
+                    if not ok:
+                        self.errors += 1
+                    if phase == self.phase:  # a sample that straddles phases is dropped
+                        self.samples.append((phase, name, elapsed))
+
+    def quantiles(self, phase: str, name: str) -> tuple[int, float, float, float]:
+        """n, p50, p99, max (ms)."""
+        values = sorted(s for p, n, s in self.samples if (p, n) == (phase, name))
+        if not values:
+            return 0, float("nan"), float("nan"), float("nan")
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        return len(values), statistics.median(values) * 1e3, p99 * 1e3, values[-1] * 1e3
+
+
+def page_latency(
+    client: httpx.Client, url: str, project_id: str, rows: int, n: int
+) -> tuple[list[tuple[str, int, float, float, int]], list[str]]:
+    """After the import: `GET /v1/customers?limit=10` (page 1) against `starting_after` pages
+    deep in the imported customers, one request at a time, interleaved (page 1, deep A, deep
+    B, …) so a passing load hits all alike. Per page: (label, position, p50 ms, p99 ms, most
+    customers on one page); and problems (a page over its limit, or not starting after its
+    cursor)."""
+    positions = sorted({p for p in (5_000, rows // 2, rows - 100) if 0 < p < rows})
+    pages: list[tuple[str, int, dict[str, str]]] = [("page 1", 0, {"limit": "10"})]
+    for position in positions:
+        created = sql_value(
+            url,
+            "SELECT created_at FROM customer WHERE project_id = $1"
+            f" ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET {position}",
+            project_id,
+        )
+        cursor = format_ms(created)
+        pages.append((f"after #{position:,}", position, {"limit": "10", "starting_after": cursor}))
+    times: dict[str, list[float]] = {label: [] for label, _, _ in pages}
+    most: Counter[str] = Counter()
+    problems: list[str] = []
+    for i in range(n + 5):  # the first 5 rounds warm up and are not counted
+        for label, _, params in pages:
+            t0 = time.perf_counter()
+            response = client.get("/v1/customers", params=params)
+            elapsed = time.perf_counter() - t0
+            if response.status_code != 200:
+                problems.append(f"{label}: HTTP {response.status_code}")
+                continue
+            customers = response.json()["customers"]
+            most[label] = max(most[label], len(customers))
+            if len(customers) > 10:
+                problems.append(f"{label}: {len(customers)} customers with limit=10")
+            cursor = params.get("starting_after")
+            if cursor and customers and customers[0]["created_at"] >= cursor:
+                problems.append(f"{label}: first customer not before the cursor")
+            if i >= 5:
+                times[label].append(elapsed)
+    out = []
+    for label, position, _ in pages:
+        values = sorted(times[label])
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))] if values else float("nan")
+        p50 = statistics.median(values) if values else float("nan")
+        out.append((label, position, p50 * 1e3, p99 * 1e3, most[label]))
+    return out, sorted(set(problems))
 
 
 # ---------------------------------------------------------------------------------- a run
@@ -484,6 +601,12 @@ class Result:
     base_cpu_s: float = 0.0
     base_pg_cpu_s: float = 0.0
     other_cpu_import: float = 0.0
+    worker: str = "embedded"
+    probe: dict[tuple[str, str], tuple[int, float, float, float]] = field(default_factory=dict)
+    probe_errors: int = 0
+    wal_peak_mb: float = 0.0
+    wal_peak_where: str = ""
+    pages: list[tuple[str, int, float, float, int]] = field(default_factory=list)
     count: int = 0
     done_count: int = 0
     failed_count: int = 0
@@ -497,7 +620,7 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
         # -- baseline: parse, then load into a fresh migrated database
         url = scratch.new("baseline")
         t0 = time.perf_counter()
-        rows = parse_rows(csv_path, "proj_bench")
+        rows = parse_rows(csv_path, "proj_bench", args.baseline_ids)
         res.parse_s = time.perf_counter() - t0
         wait_quiet(args.quiet_wait)
         watch_cpu = CpuWatch()
@@ -522,7 +645,7 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
             f" events load {res.events_s:.1f}s"
         )
 
-        # -- the import through the API and one worker
+        # -- the import through the API and its worker
         url = scratch.new("patrons")
         app_id, app_token = "bench-app", "bench-" + secrets.token_hex(16)
         env = {
@@ -530,7 +653,8 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
             "PATRONS_DATABASE_URL": url,
             "PATRONS_APP_ID": app_id,
             "PATRONS_APP_TOKEN": app_token,
-            "PATRONS_EMBEDDED_WORKER": "0",
+            "PATRONS_ACCESS_LOG": "0",
+            "PATRONS_EMBEDDED_WORKER": "1" if args.worker == "embedded" else "0",
             "PATRONS_MAX_BODY_BYTES": str(csv_path.stat().st_size + (16 << 20)),
         }
         if args.chunk_rows:
@@ -544,22 +668,36 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
         headers = {"X-App-Id": app_id, "X-App-Token": app_token}
         with httpx.Client(base_url=base, headers=headers, timeout=None) as client:
             wait_ready(client, api)
-            worker = Proc([*python, "worker"], env, scratch.folder / "worker.log")
-            procs.append(worker)
-            time.sleep(1.0)  # its own migrate check and pool start, before the clock starts
-            if worker.p.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{worker.tail()}")
+            seed = client.post("/v1/customers", json={"source_id": "probe", "name": "Probe"})
+            if seed.status_code != 200:
+                raise RuntimeError(f"probe customer: HTTP {seed.status_code} {seed.text[:300]}")
+            if args.worker == "separate":
+                worker = Proc([*python, "worker"], env, scratch.folder / "worker.log")
+                procs.append(worker)
+                time.sleep(1.0)  # its own migrate check and pool start, before the clock starts
+                if worker.p.poll() is not None:
+                    raise RuntimeError(f"worker exited:\n{worker.tail()}")
+                worker_pids = {worker.p.pid}
+            else:
+                worker = api  # the job runs on a thread of the API's granian worker process
+                worker_pids = tree(api.p.pid) - {api.p.pid}
             project_id = sql_value(url, "SELECT project_id FROM api_key WHERE app_id = $1", app_id)
-            api_pids, worker_pids = tree(api.p.pid), {worker.p.pid}
+            api_pids = tree(api.p.pid)
             wal = Path(url.split("sqlite:///", 1)[1] + "-wal") if kind == "sqlite" else None
             watch = RssWatch({"worker": worker_pids, "api": api_pids}, wal)
             watch.start()
-            cpu0 = (cpu_seconds(worker_pids), cpu_seconds(api_pids), cpu_seconds(postgres=True))
+            probe = Probe(base, headers, seed.json()["id"], args.probe_interval)
+            spy_pid = max(worker_pids)
             spy_out = scratch.folder / "worker.pyspy"
-            spy = start_pyspy(worker.p.pid, spy_out) if args.profile else None
+            spy = start_pyspy(spy_pid, spy_out) if args.profile else None
 
             wait_quiet(args.quiet_wait)
+            probe.start()
+            time.sleep(args.idle_seconds)  # the probe's idle baseline
+            cpu0 = (cpu_seconds(worker_pids), cpu_seconds(api_pids), cpu_seconds(postgres=True))
             watch_cpu = CpuWatch()
+            probe.phase = "upload"
+            watch.where = "during the upload"
             t0 = time.perf_counter()
             with csv_path.open("rb") as f:
                 response = client.post(
@@ -568,39 +706,56 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
             res.upload_s = time.perf_counter() - t0
             if response.status_code != 202:
                 raise RuntimeError(f"upload: HTTP {response.status_code} {response.text[:500]}")
+            probe.phase = "job"
             action_id = response.json()["async_action_id"]
-            action = poll(client, action_id, worker, t0, args.timeout)
+            action = poll(client, action_id, worker, t0, args.timeout, watch)
             res.import_s = time.perf_counter() - t0
+            probe.phase = "after"
             res.other_cpu_import = watch_cpu.foreign_cores()
 
             cpu1 = (cpu_seconds(worker_pids), cpu_seconds(api_pids), cpu_seconds(postgres=True))
             res.worker_cpu_s, res.api_cpu_s = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
             res.pg_cpu_s = cpu1[2] - cpu0[2]
+            probe.done.set()
+            probe.join()
+            res.probe = {
+                (phase, name): probe.quantiles(phase, name)
+                for phase in ("idle", "job")
+                for name in ("health", "get")
+            }
+            res.probe_errors = probe.errors
             if spy is not None:
                 stop_pyspy(spy, spy_out, kind)
             watch.done.set()
             watch.join()
             api_hwm = {pid: kib(pid, "VmHWM") for pid in tree(api.p.pid)}
             if wal is not None:
-                res.notes.append(f"SQLite WAL file peak: {watch.wal_peak / 1e6:,.0f} MB")
-            res.worker_rss_mb = max(kib(worker.p.pid, "VmHWM"), watch.peak["worker"]) / 1024
+                res.wal_peak_mb = watch.wal_peak / 1e6
+                res.wal_peak_where = watch.wal_peak_where
+            res.worker_rss_mb = (
+                max(max(kib(pid, "VmHWM") for pid in worker_pids), watch.peak["worker"]) / 1024
+            )
             res.api_rss_mb = max(max(api_hwm.values()), watch.peak["api"]) / 1024
             res.notes.append(
                 "API tree VmHWM MB: "
                 + ", ".join(f"pid {pid} {v / 1024:.0f}" for pid, v in sorted(api_hwm.items()))
             )
+            if args.pages:
+                wait_quiet(args.quiet_wait)
+                res.pages, problems = page_latency(client, url, project_id, res.rows, args.pages)
+                res.notes += [f"page check: {p}" for p in problems]
         result = action.get("result") or {}
         res.processing_s = action.get("processing_time", 0) / 1000
         res.done_count = result.get("done_count", 0)
         res.failed_count = result.get("failed_count", 0)
         if action["status"] != "DONE":
             res.notes.append(f"action ended {action['status']}: {str(result)[:300]}")
-        res.count = sql_value(
-            url, "SELECT COUNT(*) FROM customer WHERE project_id = $1", project_id
+        res.count = sql_value(  # less the probe's customer
+            url, "SELECT COUNT(*) - 1 FROM customer WHERE project_id = $1", project_id
         )
         if has_table(url, "customer_event"):
             res.events_written = sql_value(
-                url, "SELECT COUNT(*) FROM customer_event WHERE project_id = $1", project_id
+                url, "SELECT COUNT(*) - 1 FROM customer_event WHERE project_id = $1", project_id
             )
         if res.count != res.rows:
             res.notes.append(f"COUNT MISMATCH: {res.count} customers, expected {res.rows}")
@@ -626,12 +781,21 @@ def wait_ready(client: httpx.Client, api: Proc, timeout: float = 90.0) -> None:
     raise RuntimeError(f"patrons serve not ready after {timeout:.0f}s:\n{api.tail()}")
 
 
-def poll(client: httpx.Client, action_id: str, worker: Proc, t0: float, limit: float) -> dict:
+def poll(
+    client: httpx.Client,
+    action_id: str,
+    worker: Proc,
+    t0: float,
+    limit: float,
+    watch: RssWatch | None = None,
+) -> dict:
     last_print = time.perf_counter()
     while True:
         action = client.get(f"/v1/async-actions/{action_id}").json()
         if action["status"] in ("DONE", "FAILED"):
             return action
+        if watch is not None:
+            watch.where = f"{action['status']} at {action['progress']}%"
         now = time.perf_counter()
         if now - t0 > limit:
             raise RuntimeError(f"import not done after {limit:.0f}s: {action}")
@@ -761,6 +925,34 @@ def report(results: list[Result]) -> None:
             f" {r.other_cpu_import:.2f} during the import"
             + ("  <- the box was busy: numbers skewed, run again" if busy else "")
         )
+        if r.probe:
+            print(
+                f"  API during the import ({r.worker} worker; one GET /health + one GET-by-id"
+                f" every {PROBE_INTERVAL[0] * 1e3:.0f} ms; probe errors {r.probe_errors}):"
+            )
+            print(f"    {'call':<10}{'phase':<6}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+            for name in ("health", "get"):
+                for phase in ("idle", "job"):
+                    n, p50, p99, top = r.probe[(phase, name)]
+                    mark = ""
+                    if phase == "job":
+                        mark = "  ok (< 50)" if p99 < 50 else "  OVER (goal p99 < 50 ms)"
+                    print(f"    {name:<10}{phase:<6}{n:>7}{p50:>9.1f}{p99:>9.1f}{top:>9.1f}{mark}")
+        if r.db == "sqlite":
+            verdict = "ok" if r.wal_peak_mb <= 128 else "OVER (goal <= 128 MB)"
+            print(f"  SQLite WAL peak: {r.wal_peak_mb:,.1f} MB {verdict} ({r.wal_peak_where})")
+        if r.pages:
+            first = r.pages[0][2]
+            print("  list pages after the import (limit=10, one request at a time):")
+            for label, _, p50, p99, most in r.pages:
+                ratio = p50 / first if first else float("nan")
+                mark = (
+                    "" if label == "page 1" else (" ok" if ratio <= 1.5 else " OVER (goal <= 1.5)")
+                )
+                print(
+                    f"    {label:<18} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  most per page {most}"
+                    f"  p50 / page 1 {ratio:.2f}{mark}"
+                )
         for note in r.notes:
             print(f"  {note}")
 
@@ -800,9 +992,34 @@ def main() -> None:
         help="before each timed phase, wait up to S seconds for other jobs to leave the CPU",
     )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per import")
+    parser.add_argument(
+        "--worker",
+        choices=("embedded", "separate"),
+        default="embedded",
+        help="the job runs on the API's embedded worker (the default set-up) or one `patrons"
+        " worker` process",
+    )
+    parser.add_argument(
+        "--probe-interval",
+        type=float,
+        default=0.02,
+        help="seconds between the probe's GET /health + GET-by-id pairs during the import",
+    )
+    parser.add_argument("--idle-seconds", type=float, default=5.0, help="probe idle baseline")
+    parser.add_argument(
+        "--pages", type=int, default=200, help="requests per page in the deep-page check (0: off)"
+    )
+    parser.add_argument(
+        "--baseline-ids",
+        choices=("patrons", "random"),
+        default="patrons",
+        help="customer ids of the baseline rows: made as the import makes them (ordered by"
+        " created_at, customers/bulk_writer.py) or random hex",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the worker (slows it)")
     args = parser.parse_args()
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    PROBE_INTERVAL[0] = args.probe_interval
 
     def on_signal(signum: int, _frame: Any) -> None:
         raise SystemExit(128 + signum)  # so every `finally` stops servers and drops databases

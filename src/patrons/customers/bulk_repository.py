@@ -1,8 +1,10 @@
 """SQL for writing a chunk of customers at once (customers/bulk_writer.py decides what to write).
 
 Two paths, chosen by bulk_writer through `db.dialect.one_writer_at_a_time`:
-- concurrent writers (PostgreSQL): COPY the chunk into a temp staging table shaped like
-  `customer`, then one `INSERT … SELECT … ON CONFLICT` per set of changed columns;
+- concurrent writers (PostgreSQL): when none of the chunk's source_ids exists, COPY it straight
+  into `customer` (a source_id inserted meanwhile by another writer rolls that back); else COPY
+  it into a temp staging table shaped like `customer`, then one `INSERT … SELECT … ON
+  CONFLICT` per set of changed columns;
 - one writer at a time (SQLite): look the chunk's source_ids up, then `executemany` the
   inserts and the updates.
 """
@@ -13,7 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from patrons.customers.repository import assignment
-from patrons.db.database import Conn, Row
+from patrons.db import dialect
+from patrons.db.database import Conn, Row, kind_of
+from patrons.db.savepoint import savepoint
 from patrons.db.tables import CUSTOMER_COLUMNS
 
 # Every writable customer column, in staging/insert order.
@@ -22,9 +26,42 @@ WRITABLE = tuple(
 )
 _COLUMNS = ", ".join(WRITABLE)
 _LOOKUP_BATCH = 500  # source_ids per lookup, well under SQLite's parameter limit
+_UNIQUE_VIOLATION = "23505"
 
 
-# --- concurrent writers: stage, then upsert ---------------------------------------------------
+# --- concurrent writers: new rows straight in, or stage, then upsert ----------------------------
+
+
+async def any_exists(conn: Conn, *, project_id: str, source_ids: Sequence[str]) -> bool:
+    """Whether one of `source_ids` names a live customer (one statement, index lookups)."""
+    kind = kind_of(conn)
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM customer WHERE project_id = $1"
+            f" AND {dialect.any_of_sql(kind, 'source_id', '$2')})",
+            project_id,
+            dialect.list_param(kind, list(source_ids)),
+        )
+    )
+
+
+async def copy_new(conn: Any, *, project_id: str, records: Sequence[Sequence[Any]]) -> bool:
+    """COPY new customers `(id, source_id, *WRITABLE, created_at)` straight into the table,
+    under a savepoint. False, with nothing written, when one of their source_ids exists by
+    now (another writer inserted it since the caller looked): the caller upserts instead.
+    PostgreSQL only (asyncpg's COPY)."""
+    try:
+        async with savepoint(conn):
+            await conn.copy_records_to_table(
+                "customer",
+                records=[(project_id, *record) for record in records],
+                columns=["project_id", "id", "source_id", *WRITABLE, "created_at"],
+            )
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION:
+            return False
+        raise
+    return True
 
 
 async def upsert_staged(

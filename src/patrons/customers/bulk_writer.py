@@ -13,6 +13,7 @@ The SQL is in customers/bulk_repository.py.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,6 @@ from typing import Any
 import msgspec
 
 from patrons.activities import service as activities
-from patrons.core import ids
 from patrons.core.origin import Origin
 from patrons.customers import bulk_repository, repository
 from patrons.customers.bulk_repository import WRITABLE
@@ -29,6 +29,8 @@ from patrons.db.database import Conn, kind_of
 from patrons.segments import membership
 
 _DEFAULTS: dict[str, Any] = {"address_set": False, "address_keys": 0, "metadata": {}}
+# Base 62 in byte order (digits < upper < lower), so ids compare as their numbers do.
+_SORTABLE = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 REPLACE, PATCH, MERGE_METADATA = "replace", "patch", "merge_metadata"
 
 
@@ -42,6 +44,37 @@ class RowWrite:
     inserted: bool = False
     created_at: int = 0  # used if the row creates a customer (see `write_chunk`)
     merged_rows: list[int] = field(default_factory=list)
+
+
+def _random_tails(n: int) -> list[str]:
+    """`n` random strings of 17 base-62 characters, from one urandom read."""
+    raw = os.urandom(13 * n)  # 104 bits per tail: more than 17 characters need
+    tails = []
+    for i in range(n):
+        value = int.from_bytes(raw[13 * i : 13 * i + 13], "big")
+        chars = []
+        for _ in range(17):
+            value, index = divmod(value, 62)
+            chars.append(_SORTABLE[index])
+        tails.append("".join(chars))
+    return tails
+
+
+def ordered_customer_id(created_at: int, tail: str) -> str:
+    """A customer id of the usual shape (`cust_` + 24 base-62 characters) that starts with its
+    `created_at` millisecond (7 characters, until the year 2081), then 17 random characters.
+
+    Bulk rows get consecutive milliseconds (see `write_chunk`), so their ids are in insert
+    order: each chunk's new keys land at the right edge of the id indexes (the customer's
+    primary key, the event log's by-customer index) instead of on thousands of random pages —
+    on SQLite that is most of a chunk's WAL and of its write time on a big table.
+    """
+    chars = []
+    value = created_at
+    for _ in range(7):
+        value, index = divmod(value, 62)
+        chars.append(_SORTABLE[index])
+    return "cust_" + "".join(reversed(chars)) + tail
 
 
 def dedupe(rows: list[RowWrite], mode: str) -> list[RowWrite]:
@@ -97,9 +130,10 @@ async def write_chunk(
     """
     rows = dedupe(rows, mode)
     first = await repository.next_created_at(conn, project_id=project_id, now=now)
+    tails = _random_tails(len(rows))
     for offset, row in enumerate(rows):
-        row.customer_id = ids.customer_id()
         row.created_at = first + offset
+        row.customer_id = ordered_customer_id(row.created_at, tails[offset])
     rows = sorted(rows, key=_lock_order)
     if dialect.one_writer_at_a_time(kind_of(conn)):
         await _look_up_then_write(conn, project_id=project_id, rows=rows, mode=mode, now=now)
@@ -120,7 +154,11 @@ def _set_columns(row: RowWrite, mode: str) -> tuple[str, ...]:
 async def _upsert_staged(
     conn: Conn, *, project_id: str, rows: list[RowWrite], mode: str, now: int
 ) -> None:
-    """Concurrent writers: the database decides insert vs update per row (ON CONFLICT)."""
+    """Concurrent writers: the database decides insert vs update per row (ON CONFLICT) —
+    unless every row is new (a first import), which is COPYed straight into the table: about
+    half the database's work of the staged upsert."""
+    if await _copy_if_all_new(conn, project_id=project_id, rows=rows):
+        return
     groups: dict[tuple[str, ...], int] = {}
     records = []
     for index, row in enumerate(rows):
@@ -146,6 +184,22 @@ async def _upsert_staged(
                 row.inserted = hit["inserted"]
             elif row.source_id is None and groups[_set_columns(row, mode)] == group:
                 row.inserted = True
+
+
+async def _copy_if_all_new(conn: Conn, *, project_id: str, rows: list[RowWrite]) -> bool:
+    """Write the rows with one COPY if none of their source_ids exists; False when some does
+    (or another writer inserts one meanwhile: then nothing is written)."""
+    source_ids = [r.source_id for r in rows if r.source_id is not None]
+    if source_ids and await bulk_repository.any_exists(
+        conn, project_id=project_id, source_ids=source_ids
+    ):
+        return False
+    records = [(row.customer_id, row.source_id, *_full_row(row), row.created_at) for row in rows]
+    if not await bulk_repository.copy_new(conn, project_id=project_id, records=records):
+        return False
+    for row in rows:
+        row.inserted = True
+    return True
 
 
 async def _look_up_then_write(

@@ -69,10 +69,18 @@ class Database:
     async def close(self) -> None:
         raise NotImplementedError
 
-    async def after_bulk_write(self) -> None:
+    # The most a bulk writer should put in one transaction's log, or None when the database
+    # sets no such bound (see `after_bulk_write`).
+    log_budget_bytes: int | None = None
+
+    async def after_bulk_write(self) -> int:
         """Called by bulk writers between their transactions (a job, between chunks): SQLite
-        checkpoints its WAL here, so the file stays bounded however big the job is."""
-        return None
+        checkpoints its WAL here, so the file stays bounded however big the job is.
+
+        Returns the bytes logged since the last call (SQLite: the WAL it checkpointed, i.e.
+        about the last chunk's transaction), or 0 when the database does not say; a worker
+        sizes its next chunk from it to stay under `log_budget_bytes`."""
+        return 0
 
 
 class SqliteConn:
@@ -105,6 +113,7 @@ def open_sqlite(path: str) -> sqlite3.Connection:
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     raw.execute("PRAGMA foreign_keys=ON")
+    raw.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     # Checkpoints run from a background task (see checkpoint()) and between a job's chunks
     # (after_bulk_write()), not inside a request.
     raw.execute("PRAGMA wal_autocheckpoint=0")
@@ -115,6 +124,13 @@ def open_sqlite(path: str) -> sqlite3.Connection:
 
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# A job chunk's transaction is sized to log about this much (the worker shrinks the next chunk
+# when the last one logged more): the WAL's peak is about one chunk, and a chunk's pages grow
+# with the tables (random-key index pages), so a fixed row count would outgrow any bound.
+WAL_CHUNK_BUDGET = 64 * 1024 * 1024
+# SQLite's page cache per connection (its default is 2 MiB): a bulk chunk touches thousands of
+# index pages, and re-reading evicted ones cost it time.
+CACHE_KIB = 16384
 BUSY_TIMEOUT_MS = 5000
 GATE_TIMEOUT_SECONDS = 30.0
 CHECKPOINT_WAIT_MS = 200
@@ -191,6 +207,7 @@ class SqliteDatabase(SqliteConn, Database):
         self._lock = asyncio.Lock()
         self._gate = _gate_for(path)
         self._on_commit: set[str] = set()  # channels notified in the open transaction
+        self.log_budget_bytes = WAL_CHUNK_BUDGET
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[None]:
@@ -245,7 +262,7 @@ class SqliteDatabase(SqliteConn, Database):
         finally:
             side.close()
 
-    async def after_bulk_write(self) -> None:
+    async def after_bulk_write(self) -> int:
         """Checkpoint the whole WAL and truncate it, between a job's transactions.
 
         A passive checkpoint alone let the WAL grow chunk after chunk on this box (every
@@ -255,10 +272,16 @@ class SqliteDatabase(SqliteConn, Database):
         the database file and are not waited for); with no wait at all, back-to-back API reads
         made it give up most times and the WAL still grew to 240 MB over a 1M-row import.
         When it gives up the frames are still copied and the next chunk's checkpoint retries.
+        Returns the WAL file's size before the checkpoint: about the last transaction, as
+        the one before was checkpointed and the log truncated (more when that gave up).
         """
         if self.key is None or self.raw.in_transaction:
-            return
+            return 0
         async with self._writing():
+            try:
+                logged = os.path.getsize(self.path + "-wal")
+            except OSError:
+                logged = 0
             self.raw.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
             try:
                 for _ in range(5):  # busy at once while another checkpoint (the API's 1 s one) runs
@@ -267,6 +290,7 @@ class SqliteDatabase(SqliteConn, Database):
                     await asyncio.sleep(0.02)
             finally:
                 self.raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return logged
 
     async def ping(self) -> None:
         self.raw.execute("SELECT 1").fetchone()

@@ -12,18 +12,23 @@ later claim; a job claimed MAX_ATTEMPTS times without a committed chunk is FAILE
 An idle worker sleeps until a job is enqueued (`JOBS_CHANNEL`, notified when the enqueuing
 transaction commits) or `poll` seconds pass: polling is the fallback that also finds expired
 leases. Between chunks the database may tidy up (`after_bulk_write`: SQLite's WAL checkpoint).
+
+A handler whose chunks depend only on the checkpoint (`reads_ahead`: payload jobs) has its next
+chunk read while this one is written — the handler converts rows on a thread, so that CPU work
+overlaps the database's — and the read-ahead is used only by a claim at that same checkpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from patrons import observability
 from patrons.async_actions import repository
-from patrons.async_actions.handlers import Job, JobCannotRun, JobHandler, Totals
+from patrons.async_actions.handlers import Chunk, Job, JobCannotRun, JobHandler, Totals
 from patrons.async_actions.service import JOBS_CHANNEL, encode_result
 from patrons.core import ids
 from patrons.core.clock import now_ms
@@ -32,6 +37,8 @@ from patrons.db.database import Conn, Database
 
 log = logging.getLogger("patrons.worker")
 PAYLOAD_PIECES_PER_DELETE = 8  # 1 MiB pieces deleted per transaction once a job is done
+MIN_CHUNK_ROWS = 100  # however much a chunk logs, the next one still makes progress
+READ_AHEAD_JOBS = 4  # jobs with a next chunk read ahead at once (round-robin between jobs)
 MAX_ATTEMPTS = 20  # claims of one job without a committed chunk before it is FAILED
 
 
@@ -53,6 +60,11 @@ class Worker:
         self.handlers = dict(handlers)
         self.owner = ids.worker_id()
         self.chunk_rows = chunk_rows
+        # Per job type, the rows of its next chunk when a log budget made it smaller than
+        # `chunk_rows` (see `_size_next_chunk`).
+        self.next_rows: dict[str, int] = {}
+        # job id → (bytes_done, rows_done) the chunk read ahead starts at, and its reading
+        self.ahead: dict[str, tuple[int, int, asyncio.Future[Chunk[Any]]]] = {}
         self.lease_ms = lease_ms
         self.poll = poll
 
@@ -78,6 +90,9 @@ class Worker:
                     # embedded worker's stop, a wake-up) run before the next one.
                     await asyncio.sleep(0)
         finally:
+            for _at, _rows, reading in self.ahead.values():
+                reading.cancel()
+            self.ahead.clear()
             await listening.close()
             if companions:  # they stop on `stop`; cancelled when the job loop itself failed
                 if not stop.is_set():
@@ -122,7 +137,9 @@ class Worker:
         # Before the chunk too: the WAL may hold an upload's transaction; the peak is then one
         # of them, not both.
         await self.db.after_bulk_write()
-        chunk = await handler.read_chunk(self.db, job, max_rows=self.chunk_rows)
+        max_rows = self.next_rows.get(job.type, self.chunk_rows)
+        chunk = await self._read(job, handler, max_rows)
+        await self._read_ahead(job, handler, chunk, max_rows)
         async with self.db.transaction() as conn:
             if not await repository.hold_lease(
                 conn, project_id=job.project_id, action_id=job.id, owner=self.owner
@@ -150,7 +167,8 @@ class Worker:
             )
             if chunk.last:
                 await self._finish(conn, job, handler, now)
-        await self.db.after_bulk_write()
+        logged = await self.db.after_bulk_write()
+        self._size_next_chunk(job.type, rows=chunk.rows_done - job.rows_done, logged=logged)
         if chunk.last:
             await self._drop_payload(job)
         observability.JOB_SECONDS.labels(job.type).observe(observability.now() - started)
@@ -166,6 +184,54 @@ class Worker:
             failed,
             ", done" if chunk.last else "",
         )
+
+    async def _read(self, job: Job, handler: JobHandler[Any], max_rows: int) -> Chunk[Any]:
+        """The job's chunk at its checkpoint: the one read ahead if it starts there (and is
+        no bigger than `max_rows`, which may have shrunk since)."""
+        ahead = self.ahead.pop(job.id, None)
+        if ahead is not None:
+            bytes_done, rows_done, reading = ahead
+            if (bytes_done, rows_done) == (job.bytes_done, job.rows_done):
+                try:
+                    chunk = await reading
+                except Exception:  # read again below; a lasting problem raises there
+                    log.debug("worker %s: read-ahead failed", self.owner, exc_info=True)
+                else:
+                    if chunk.rows_done - job.rows_done <= max_rows:
+                        return chunk
+            else:
+                reading.cancel()
+        return await handler.read_chunk(self.db, job, max_rows=max_rows)
+
+    async def _read_ahead(
+        self, job: Job, handler: JobHandler[Any], chunk: Chunk[Any], max_rows: int
+    ) -> None:
+        """Start reading the chunk after `chunk` (handlers that allow it), and let it start:
+        on SQLite the chunk's transaction never yields to the loop, so the reading must be on
+        its thread before the transaction begins."""
+        if chunk.last or not getattr(handler, "reads_ahead", False):
+            return
+        while len(self.ahead) >= READ_AHEAD_JOBS:
+            _at, _rows, stale = self.ahead.pop(next(iter(self.ahead)))
+            stale.cancel()
+        after = dataclasses.replace(job, bytes_done=chunk.bytes_done, rows_done=chunk.rows_done)
+        reading = asyncio.ensure_future(handler.read_chunk(self.db, after, max_rows=max_rows))
+        reading.add_done_callback(_retrieve)  # a read-ahead never used may have failed
+        self.ahead[job.id] = (chunk.bytes_done, chunk.rows_done, reading)
+        await asyncio.sleep(0)
+
+    def _size_next_chunk(self, type_: str, *, rows: int, logged: int) -> None:
+        """Where the database bounds a transaction's log (SQLite: the WAL, which holds about
+        one chunk), size the type's next chunk so it logs about the budget, as the last one
+        did per row (a chunk's pages per row grow with the tables); never over `chunk_rows`."""
+        budget = self.db.log_budget_bytes
+        if budget is None or logged <= 0 or rows <= 0:
+            return
+        fits = max(MIN_CHUNK_ROWS, rows * budget // logged)
+        if fits >= self.chunk_rows:
+            self.next_rows.pop(type_, None)
+        else:
+            self.next_rows[type_] = fits
 
     async def _finish(self, conn: Conn, job: Job, handler: JobHandler[Any], now: int) -> None:
         row = await repository.get(conn, project_id=job.project_id, action_id=job.id)
@@ -211,6 +277,11 @@ class Worker:
                 result=encode_result({"message": reason}),
                 now=now_ms(),
             )
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _first_of(*events: asyncio.Event, timeout: float) -> None:
