@@ -1,21 +1,35 @@
-"""Hand-run benchmark: a big CSV import through the API and a separate worker, against the raw
-bulk load of the same rows on the same database, in the same run.
+"""Hand-run benchmark: a big CSV import through the API, against the raw bulk load of the same
+rows on the same database, in the same run — and what the API does meanwhile and after.
 
     .venv/bin/python bench/import_csv.py                       # both databases, 1,000,000 rows
-    .venv/bin/python bench/import_csv.py --db sqlite --rows 100000 --chunk-rows 10000
+    .venv/bin/python bench/import_csv.py --db sqlite --rows 200000 --chunk-rows 10000
     .venv/bin/python bench/import_csv.py --db postgresql --profile   # py-spy on the worker
+    .venv/bin/python bench/import_csv.py --worker separate     # one `patrons worker` process
 
 Per database: a scratch database (a SQLite file in a temporary folder, or a PostgreSQL database
-`patrons_bench_<hex>` made through `--pg-admin-url` and dropped at the end), `patrons serve`
-(PATRONS_EMBEDDED_WORKER=0, PATRONS_MAX_BODY_BYTES raised to fit the file) and ONE
-`patrons worker`. The CSV is streamed to POST /v1/customers/importCSV with httpx and
-GET /v1/async-actions/{id} is polled until DONE. Timed: upload (request start → 202) and import
-(request start → DONE seen). Peak RSS is the kernel's high-water mark (VmHWM) of the worker and
-of the API process tree, read just before they are stopped. The customer count is checked.
+`patrons_bench_<hex>` made through `--pg-admin-url` and dropped at the end) and `patrons serve`
+as shipped — its embedded worker runs the job (`--worker separate`: PATRONS_EMBEDDED_WORKER=0
+and ONE `patrons worker`); PATRONS_MAX_BODY_BYTES is raised to fit the file. The CSV is
+streamed to POST /v1/customers/importCSV with httpx and GET /v1/async-actions/{id} is polled
+until DONE. Printed, from one run (issue #14's "Done when"):
+
+- import time (request start → DONE seen) vs the raw load, and worker / API peak RSS (the
+  kernel's VmHWM, read before the processes stop) and CPU; the customer and event counts;
+- the API's latency during the import: a probe thread calls GET /health and GET-by-id every
+  `--probe-interval` (a steady light load on one connection), idle first (`--idle-seconds`)
+  and then while the job runs; p50 / p99 / max of each (goal p99 < 50 ms);
+- SQLite: the WAL file's peak size (sampled every 0.1 s) and what the job was doing then
+  (goal ≤ 128 MB);
+- after the import: `GET /v1/customers?limit=10` page 1 against `starting_after` pages deep in
+  the imported customers (at #5,000, half way and near the end), one request at a time,
+  interleaved, `--pages` each; p50 ratio to page 1 (goal ≤ 1.5), and every page ≤ 10 rows.
 
 Baseline: the same CSV parsed with the csv module into customer rows (timed apart), then loaded
 into the migrated `customer` table of another fresh scratch database: PostgreSQL one COPY
-(asyncpg `copy_records_to_table`), SQLite one `executemany` INSERT in one transaction.
+(asyncpg `copy_records_to_table`), SQLite one `executemany` INSERT in one transaction. Its ids
+are made as the import makes them (ordered by created_at, which makes the load itself faster);
+with `--baseline-ids both` (the default) the same load with random ids is timed too. The same
+number of customer_event rows is loaded alone for reference (+events).
 Goals: import ÷ baseline load ≤ 2.0, worker peak RSS < 300 MB.
 """
 
@@ -590,6 +604,7 @@ class Result:
     processing_s: float = 0.0
     parse_s: float = 0.0
     baseline_s: float = 0.0
+    baseline_random_s: float = 0.0  # the same load with random ids (--baseline-ids both)
     worker_rss_mb: float = 0.0
     api_rss_mb: float = 0.0
     worker_cpu_s: float = 0.0
@@ -617,10 +632,21 @@ def run_import(args: argparse.Namespace, kind: str, csv_path: Path, res: Result)
     scratch = Scratch(kind, args.pg_admin_url)
     procs: list[Proc] = []
     try:
+        # -- a second baseline with random ids (the load of the same rows as a naive loader
+        # would make them), before the main one
+        if args.baseline_ids == "both":
+            url = scratch.new("baseline_random")
+            rows = parse_rows(csv_path, "proj_bench", "random")
+            wait_quiet(args.quiet_wait)
+            res.baseline_random_s, _ = load(url, "customer", INSERT_COLUMNS, rows)
+            del rows
+            print(f"  [{kind}] baseline with random ids: load {res.baseline_random_s:.1f}s")
+
         # -- baseline: parse, then load into a fresh migrated database
         url = scratch.new("baseline")
         t0 = time.perf_counter()
-        rows = parse_rows(csv_path, "proj_bench", args.baseline_ids)
+        ids = "random" if args.baseline_ids == "random" else "patrons"
+        rows = parse_rows(csv_path, "proj_bench", ids)
         res.parse_s = time.perf_counter() - t0
         wait_quiet(args.quiet_wait)
         watch_cpu = CpuWatch()
@@ -871,8 +897,8 @@ def print_profile(path: Path, kind: str, kept: Path, top: int = 25) -> None:
 
 def report(results: list[Result]) -> None:
     head = ("db", "rows", "upload s", "import s", "rows/s", "parse s", "baseline s",
-            "import/base", "+events s", "import/(base+ev)", "worker RSS MB",
-            "API RSS MB")  # fmt: skip
+            "import/base", "base random-id s", "import/base random", "+events s",
+            "import/(base+ev)", "worker RSS MB", "API RSS MB")  # fmt: skip
     table = [head]
     for r in results:
         ratio = r.import_s / r.baseline_s if r.baseline_s else float("nan")
@@ -887,6 +913,13 @@ def report(results: list[Result]) -> None:
                 f"{r.parse_s:.1f}",
                 f"{r.baseline_s:.1f}",
                 f"{ratio:.2f}" + (" ok" if ratio <= 2.0 else " OVER"),
+                f"{r.baseline_random_s:.1f}" if r.baseline_random_s else "-",
+                (
+                    f"{r.import_s / r.baseline_random_s:.2f}"
+                    + (" ok" if r.import_s / r.baseline_random_s <= 2.0 else " OVER")
+                )
+                if r.baseline_random_s
+                else "-",
                 f"{r.events_s:.1f}" if r.events_s else "-",
                 f"{r.import_s / both:.2f}" if r.events_s else "-",
                 f"{r.worker_rss_mb:.0f}" + (" ok" if r.worker_rss_mb < 300 else " OVER"),
@@ -901,14 +934,21 @@ def report(results: list[Result]) -> None:
             print("  ".join("-" * w for w in widths))
     print(
         "\nimport = upload start → DONE seen; baseline = one COPY / one executemany of the same"
-        " customers (load only; parse apart).\n+events = the same number of customer_event rows"
+        " customers (load only; parse apart), with ids made as the import makes them (ordered"
+        " by created_at);\nbase random-id = the same load with random ids.\n+events = the same"
+        " number of customer_event rows"
         " (JSON snapshots) loaded the same way, for an import that also writes its activity log."
         "\ngoals: import/base <= 2.0, worker peak RSS < 300 MB"
     )
     for r in results:
         print(
             f"\n[{r.db}] processing_time {r.processing_s:.1f}s (claim → DONE, by the API);"
-            f" CPU during import: worker {r.worker_cpu_s:.1f}s, API {r.api_cpu_s:.1f}s"
+            f" CPU during import: worker {r.worker_cpu_s:.1f}s"
+            + (
+                f", API {r.api_cpu_s:.1f}s"
+                if r.worker == "separate"
+                else " (the API's granian worker process: API + embedded worker)"
+            )
             + (f", postgres {r.pg_cpu_s:.1f}s" if r.db == "postgresql" else "")
         )
         print(
@@ -1011,10 +1051,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--baseline-ids",
-        choices=("patrons", "random"),
-        default="patrons",
+        choices=("patrons", "random", "both"),
+        default="both",
         help="customer ids of the baseline rows: made as the import makes them (ordered by"
-        " created_at, customers/bulk_writer.py) or random hex",
+        " created_at, customers/bulk_writer.py), random hex, or both (two loads, the ratio"
+        " against each)",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the worker (slows it)")
     args = parser.parse_args()
@@ -1038,7 +1079,7 @@ def main() -> None:
         print(f"CSV: {args.rows:,} rows, {size / 1e6:.1f} MB, written in"
               f" {time.perf_counter() - t0:.1f}s ({csv_path})")  # fmt: skip
         for kind in kinds:
-            res = Result(kind, args.rows)
+            res = Result(kind, args.rows, worker=args.worker)
             print(f"{kind}: importing …", flush=True)
             run_import(args, kind, csv_path, res)
             results.append(res)

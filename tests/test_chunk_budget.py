@@ -1,21 +1,27 @@
 """The worker sizes a job's chunks to the database's log budget (SQLite: the WAL holds about one
-chunk, so a chunk that logged more than the budget makes the next one smaller), and a chunk
-read ahead is used only at its own checkpoint and size. In process, on both databases."""
+chunk, so a chunk that logged more than the budget makes the next one smaller, one that logged
+far less a bigger one), and a chunk read ahead is used only at its own checkpoint and size. In
+process, on both databases."""
 
 from __future__ import annotations
 
 import secrets
 
 import msgspec
+import pytest
 
 from patrons.async_actions import handlers
 from patrons.async_actions import repository as jobs
 from patrons.async_actions import service as async_actions
 from patrons.customers import repository as customers
 from patrons.customers.jobs import IMPORT_CSV
-from patrons.db.database import Database
+from patrons.db import dialect
+from patrons.db.database import Database, kind_of
 from patrons.projects import service as projects
-from patrons.worker.runner import MIN_CHUNK_ROWS, Worker
+from patrons.webhooks import service as webhooks
+from patrons.webhooks.schemas import WebhookWrite
+from patrons.worker import runner
+from patrons.worker.runner import CHUNK_GROWTH, MIN_CHUNK_ROWS, Worker
 
 ROWS = 1300
 
@@ -79,11 +85,32 @@ class TestChunkSize:
         assert (result["done_count"], result["failed_count"]) == (ROWS, 0)
         assert await customers.live_count(db, project_id=project_id) == ROWS
 
-    async def test_within_the_budget_the_configured_size_holds(self, db: Database) -> None:
+    async def test_a_chunk_well_under_the_budget_makes_the_next_ones_bigger(
+        self, db: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(runner, "RESIZE_FLOOR_BYTES", 1)  # any chunk counts
         project_id, action_id = await _enqueue(db)
-        worker = Worker(db, handlers=handlers.registered(), chunk_rows=1000)
+        worker = Worker(db, handlers=handlers.registered(), chunk_rows=100)
+        budget = db.log_budget_bytes
+        if budget is not None:
+            db.log_budget_bytes = 1 << 40  # every chunk logs far less
+        try:
+            sizes = await _chunks(db, worker, project_id, action_id)
+        finally:
+            db.log_budget_bytes = budget
 
-        assert await _chunks(db, worker, project_id, action_id) == [1000, 300]
+        assert sum(sizes) == ROWS
+        if budget is None:
+            assert sizes == [100] * 13
+        else:  # the second chunk was read ahead at the first one's size
+            assert sizes == [100, 100, 100 * CHUNK_GROWTH, 100 * CHUNK_GROWTH, 300]
+            assert worker.next_rows == {IMPORT_CSV: 100 * CHUNK_GROWTH}
+
+    async def test_small_chunks_keep_the_configured_size(self, db: Database) -> None:
+        project_id, action_id = await _enqueue(db)
+        worker = Worker(db, handlers=handlers.registered(), chunk_rows=100)
+
+        assert await _chunks(db, worker, project_id, action_id) == [100] * 13
         assert worker.next_rows == {}
 
 
@@ -105,3 +132,84 @@ class TestReadAhead:
         row = await jobs.get(db, project_id=project_id, action_id=action_id)
         assert row is not None
         assert msgspec.json.decode(row["result"])["done_count"] == ROWS
+
+
+class TestNewCustomersEvents:
+    async def test_the_snapshot_is_the_row_as_the_event_log_reads_it(self, db: Database) -> None:
+        """PostgreSQL COPYs a chunk's new customers and their events with snapshots built from
+        the values written; each must equal the snapshot SQL builds from the stored row."""
+        lines = [
+            "Source_id,Name,Email,Birthdate,City,Postal_Code,Country,tier,Address_Line_1",
+            "n-1,Ada Lovelace,ada@example.com,1815-12-10,London,EC1A 1BB,GB,gold,",
+            'n-2,"Turing, Alan",,,,,,,"1 Main St, Flat 2"',
+            "n-3,Grace,,,,,,platinum,",
+            "n-4,,,,,,,,",
+        ]
+        async with db.transaction() as conn:
+            project = await projects.create(conn, name="snap " + secrets.token_hex(3))
+            action_id = await async_actions.enqueue(
+                conn,
+                project_id=project.project_id,
+                type_=IMPORT_CSV,
+                request_id="v-test",
+                payload=("\n".join(lines) + "\n").encode(),
+            )
+        worker = Worker(db, handlers=handlers.registered())
+        await _chunks(db, worker, project.project_id, action_id)
+
+        snapshot = dialect.customer_snapshot_sql(kind_of(db))
+        from_rows = {
+            r["id"]: (r["source_id"], r["snap"])
+            for r in await db.fetch(
+                f"SELECT id, source_id, {snapshot} AS snap FROM customer WHERE project_id = $1",
+                project.project_id,
+            )
+        }
+        events = await db.fetch(
+            "SELECT customer_id, snapshot, type, group_id FROM customer_event"
+            " WHERE project_id = $1",
+            project.project_id,
+        )
+        assert sorted(from_rows[e["customer_id"]][0] for e in events) == [
+            "n-1",
+            "n-2",
+            "n-3",
+            "n-4",
+        ]
+        for event in events:
+            source_id, from_row = from_rows[event["customer_id"]]
+            stored, expected = (
+                msgspec.json.decode(v) if isinstance(v, str | bytes) else v
+                for v in (event["snapshot"], from_row)
+            )
+            assert stored == expected, source_id
+            assert (event["type"], event["group_id"]) == ("customer.created", "v-test")
+
+    async def test_they_go_to_the_webhook_outbox(self, db: Database) -> None:
+        async with db.transaction() as conn:
+            project = await projects.create(conn, name="hooked " + secrets.token_hex(3))
+            await webhooks.create(
+                conn,
+                project_id=project.project_id,
+                body=WebhookWrite(
+                    target_url="http://127.0.0.1:9/hook", events=["customer.created"]
+                ),
+            )
+            action_id = await async_actions.enqueue(
+                conn,
+                project_id=project.project_id,
+                type_=IMPORT_CSV,
+                request_id=None,
+                payload=b"Source_id,Name\nh-1,One\nh-2,Two\nh-3,Three\n",
+            )
+        worker = Worker(db, handlers=handlers.registered())  # no dispatcher beside it
+        await _chunks(db, worker, project.project_id, action_id)
+
+        events = await db.fetch(
+            "SELECT id FROM customer_event WHERE project_id = $1", project.project_id
+        )
+        outbox = await db.fetch(
+            "SELECT event_id FROM webhook_outbox WHERE project_id = $1", project.project_id
+        )
+        assert len(events) == 3
+        assert sorted(r["event_id"] for r in outbox) == sorted(r["id"] for r in events)

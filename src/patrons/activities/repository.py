@@ -71,6 +71,17 @@ async def record_from_customers(
     return []
 
 
+async def copy_events(conn: Any, *, project_id: str, events: Sequence[Sequence[Any]]) -> None:
+    """Events whose every column the caller holds — `(id, customer_id, type, category,
+    group_id, snapshot, extra, event_source, created_at)`, JSON columns as text — in one COPY.
+    PostgreSQL only (asyncpg's COPY)."""
+    await conn.copy_records_to_table(
+        "customer_event",
+        records=[(project_id, *event) for event in events],
+        columns=["project_id", *(c.strip() for c in COLUMNS.split(","))],
+    )
+
+
 @lru_cache(maxsize=64)
 # house: cross-project — a fragment of the caller's statement, whose $1 is the project
 def written_events_sql(kind: str, *, source: str, first: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -87,6 +88,42 @@ async def record(
     )
     if written:
         await webhooks.add_to_outbox(conn, project_id=project_id, events=written)
+
+
+async def record_snapshots(
+    conn: Conn,
+    *,
+    project_id: str,
+    snapshots: Sequence[tuple[str, str]],
+    type_: str,
+    origin: Origin,
+    now: int,
+) -> None:
+    """`record` for customers whose rows the caller has just written and holds whole (a bulk
+    chunk's new customers): `(customer_id, snapshot)` pairs, each snapshot the JSON of the
+    customer's columns exactly as `record` would read them back. The events are COPYed in,
+    without reading the rows again — where the database has COPY (PostgreSQL; the caller
+    checks) — and go to the webhook outbox as `record`'s do."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type_}")
+    if not snapshots:
+        return
+    category = category_of(type_)
+    source = msgspec.json.encode(
+        origin.event_source() if category == "ACTION" else {"channel": "INTERNAL"}
+    ).decode()
+    events = [
+        (f"evcus_{secrets.token_hex(9)}", customer_id, type_, category, origin.request_id,
+         snapshot, None, source, now)
+        for customer_id, snapshot in snapshots
+    ]  # fmt: skip
+    await repository.copy_events(conn, project_id=project_id, events=events)
+    if await webhooks.wants_outbox(conn, project_id=project_id):
+        await webhooks.add_to_outbox(
+            conn,
+            project_id=project_id,
+            events=[{"id": e[0], "customer_id": e[1], "created_at": now} for e in events],
+        )
 
 
 class WrittenEvents:

@@ -125,9 +125,10 @@ def open_sqlite(path: str) -> sqlite3.Connection:
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # A job chunk's transaction is sized to log about this much (the worker shrinks the next chunk
-# when the last one logged more): the WAL's peak is about one chunk, and a chunk's pages grow
-# with the tables (random-key index pages), so a fixed row count would outgrow any bound.
-WAL_CHUNK_BUDGET = 64 * 1024 * 1024
+# when the last one logged more, and grows it within the budget): the WAL's peak is about one
+# chunk, and a chunk's pages grow with the tables (random-key index pages), so a fixed row
+# count would outgrow any bound. Under the 128 MB goal with room for the API's own writes.
+WAL_CHUNK_BUDGET = 96 * 1024 * 1024
 # SQLite's page cache per connection (its default is 2 MiB): a bulk chunk touches thousands of
 # index pages, and re-reading evicted ones cost it time.
 CACHE_KIB = 16384

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from patrons.db import database
 from patrons.worker.runner import Worker
 
 log = logging.getLogger("patrons.worker")
+SWITCH_INTERVAL = 0.001  # seconds; see EmbeddedWorker.start
 
 
 class EmbeddedWorker:
@@ -45,6 +47,10 @@ class EmbeddedWorker:
         self._thread = threading.Thread(target=self._main, name="patrons-worker", daemon=True)
 
     def start(self) -> None:
+        # The API's thread waits for the interpreter lock while the worker's thread runs
+        # Python (converting rows, binding parameters): up to the switch interval (5 ms by
+        # default) each time, several times per request. 1 ms keeps requests' waits short.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._thread.start()
         self._ready.wait(timeout=30)
 

@@ -38,6 +38,8 @@ from patrons.db.database import Conn, Database
 log = logging.getLogger("patrons.worker")
 PAYLOAD_PIECES_PER_DELETE = 8  # 1 MiB pieces deleted per transaction once a job is done
 MIN_CHUNK_ROWS = 100  # however much a chunk logs, the next one still makes progress
+CHUNK_GROWTH = 4  # within a log budget a chunk grows up to this many times `chunk_rows`
+RESIZE_FLOOR_BYTES = 1 << 20  # a chunk logging less keeps its size (small jobs, tests)
 READ_AHEAD_JOBS = 4  # jobs with a next chunk read ahead at once (round-robin between jobs)
 MAX_ATTEMPTS = 20  # claims of one job without a committed chunk before it is FAILED
 
@@ -221,17 +223,21 @@ class Worker:
         await asyncio.sleep(0)
 
     def _size_next_chunk(self, type_: str, *, rows: int, logged: int) -> None:
-        """Where the database bounds a transaction's log (SQLite: the WAL, which holds about
-        one chunk), size the type's next chunk so it logs about the budget, as the last one
-        did per row (a chunk's pages per row grow with the tables); never over `chunk_rows`."""
+        """Where the database bounds a transaction's log (SQLite: the WAL holds about one
+        chunk), size the type's next chunk to log about 90% of the budget at the last one's
+        bytes per row: smaller when it logged more than the budget (a chunk's pages per row
+        grow with the tables), larger (up to CHUNK_GROWTH times `chunk_rows`) when it logged
+        well under it, as a bigger chunk rewrites each touched index page once for more rows.
+        Chunks that log under RESIZE_FLOOR_BYTES keep their size."""
         budget = self.db.log_budget_bytes
-        if budget is None or logged <= 0 or rows <= 0:
+        if budget is None or rows <= 0 or (logged < RESIZE_FLOOR_BYTES and logged <= budget):
             return
-        fits = max(MIN_CHUNK_ROWS, rows * budget // logged)
-        if fits >= self.chunk_rows:
+        fits = rows * budget * 9 // (10 * logged)
+        rows_next = max(MIN_CHUNK_ROWS, min(fits, self.chunk_rows * CHUNK_GROWTH))
+        if rows_next == self.chunk_rows:
             self.next_rows.pop(type_, None)
         else:
-            self.next_rows[type_] = fits
+            self.next_rows[type_] = rows_next
 
     async def _finish(self, conn: Conn, job: Job, handler: JobHandler[Any], now: int) -> None:
         row = await repository.get(conn, project_id=job.project_id, action_id=job.id)
