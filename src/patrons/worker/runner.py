@@ -38,7 +38,7 @@ from patrons.db.database import Conn, Database
 log = logging.getLogger("patrons.worker")
 PAYLOAD_PIECES_PER_DELETE = 8  # 1 MiB pieces deleted per transaction once a job is done
 MIN_CHUNK_ROWS = 100  # however much a chunk logs, the next one still makes progress
-CHUNK_GROWTH = 4  # within a log budget a chunk grows up to this many times `chunk_rows`
+CHUNK_GROWTH = 3  # within a log budget a chunk grows up to this many times `chunk_rows`
 RESIZE_FLOOR_BYTES = 1 << 20  # a chunk logging less keeps its size (small jobs, tests)
 READ_AHEAD_JOBS = 4  # jobs with a next chunk read ahead at once (round-robin between jobs)
 MAX_ATTEMPTS = 20  # claims of one job without a committed chunk before it is FAILED
