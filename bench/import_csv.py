@@ -862,16 +862,23 @@ def stop_pyspy(spy: subprocess.Popen[bytes], out: Path, kind: str) -> None:
 
 
 def print_profile(path: Path, kind: str, kept: Path, top: int = 25) -> None:
-    """Self and inclusive time per function (MainThread), from py-spy's collapsed stacks."""
+    """Self and inclusive time per function on the job's threads, from py-spy's collapsed
+    stacks: the worker's event loop (`MainThread` of `patrons worker`, `patrons-worker` in the
+    API process) and the threads rows are converted on (`asyncio_*`)."""
     self_t: Counter[str] = Counter()
     incl: Counter[str] = Counter()
+    per_thread: Counter[str] = Counter()
     total = 0
+    embedded = any("patrons-worker" in line for line in path.read_text().splitlines()[:2000])
+    loop_thread = "patrons-worker" if embedded else "MainThread"
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
         if frames and frames[0].startswith("thread "):
-            if "MainThread" not in frames[0]:
+            name = frames[0].split(": ", 1)[-1]
+            if name != loop_thread and not name.startswith("asyncio_"):
                 continue
+            per_thread[name.split("_")[0]] += int(count)
             frames = frames[1:]
         if not stack:
             continue
@@ -884,6 +891,7 @@ def print_profile(path: Path, kind: str, kept: Path, top: int = 25) -> None:
     if not total:
         return
     print(f"\n  worker profile ({kind}, {total} samples at 100 Hz incl. idle; stacks: {kept})")
+    print("  samples per thread: " + ", ".join(f"{t} {n}" for t, n in per_thread.most_common()))
     print("  self time:")
     for frame, n in self_t.most_common(top):
         print(f"    {100 * n / total:5.1f}%  {frame}")
