@@ -26,7 +26,7 @@ import seed
 from patrons.core.clock import format_ms
 from patrons.customers import listing
 from patrons.customers import service as customers
-from patrons.db import database, migrate
+from patrons.db import database, dialect, migrate
 from patrons.segments import service as segments
 from patrons.segments.schemas import SegmentCreate
 
@@ -73,6 +73,8 @@ async def _plan(db: Any, project_id: str, params: dict[str, str]) -> str:
     q = listing.parse(params)
     if not q.where or q.segment_id:
         return ""
+    if listing.lone_range(q) is not None and dialect.day_counts(db.kind):
+        return "customer_day_count (whole days) + the bound's day in the index"
     rows = await db.fetch(
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT COUNT(*) FROM customer"
         f" WHERE project_id = $1 AND {' AND '.join(q.where)}",
