@@ -415,3 +415,29 @@ def test_restart_and_kill_in_the_middle_of_retries(backend: Backend, tmp_path: P
                 assert len({x.event["id"] for x in mine}) == 1
             finally:
                 stop_again()
+
+
+def test_a_separate_worker_delivers(backend: Backend, tmp_path: Path) -> None:
+    """`patrons worker` runs the dispatcher too (the API's embedded worker switched off)."""
+    running, stop = start_server(backend, tmp_path, PATRONS_EMBEDDED_WORKER="0", **WEBHOOK_ENV)
+    env = {**os.environ, **WEBHOOK_ENV, "PATRONS_DATABASE_URL": backend.url}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "patrons", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    project = new_project(backend)
+    try:
+        with (
+            Receiver() as receiver,
+            httpx.Client(base_url=running.base_url, headers=project.headers) as c,
+        ):
+            add_webhook(c, project, receiver.url, "customer.created")
+            c.post("/v1/customers", json={"source_id": "by-worker"}).raise_for_status()
+            got = receiver.wait_for(lambda r: len(r) >= 1, timeout=20)
+            assert got[0].event["data"]["customer"]["source_id"] == "by-worker"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+        stop()

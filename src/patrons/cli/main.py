@@ -376,7 +376,6 @@ def webhooks_log(
     limit: int = typer.Option(50, min=1, max=1000, help="How many, newest first."),
 ) -> None:
     """Deliveries, newest first: event, status, attempts, last HTTP status and error."""
-    from patrons.core.clock import format_ms
     from patrons.webhooks import service as webhooks
 
     settings = Settings.from_env()
@@ -408,12 +407,21 @@ def webhooks_log(
                 r["status"],
                 str(r["attempts"]),
                 "" if r["last_status"] is None else str(r["last_status"]),
-                format_ms(r["next_at"]) if r["status"] == "PENDING" else "",
+                _next_attempt(r["status"], r["next_at"]),
                 r["last_error"] or "",
             )
             for r in rows
         ],
     )
+
+
+def _next_attempt(status: str, next_at: int) -> str:
+    from patrons.core.clock import format_ms
+    from patrons.webhooks.repository import PARKED
+
+    if status != "PENDING":
+        return ""
+    return "when switched on" if next_at >= PARKED else format_ms(next_at)
 
 
 @app.command()

@@ -43,6 +43,10 @@ log = logging.getLogger("patrons.webhooks")
 EventRenderer = Callable[[Row], tuple[Any, Any]]
 SIGNATURE_HEADER = "X-Voucherify-Signature"
 FANOUT_BATCH = 200
+# The delivery log keeps finished deliveries this long; older ones are pruned hourly.
+LOG_KEEP_MS = 30 * 24 * 3600 * 1000
+PRUNE_EVERY_MS = 3600 * 1000
+PRUNE_BATCH = 1000
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -87,6 +91,7 @@ class Dispatcher:
         self.options = options
         self.owner = "whd-" + format(id(self), "x") + "-" + _random_suffix()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._pruned_at = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         wake = asyncio.Event()
@@ -128,6 +133,10 @@ class Dispatcher:
 
     async def step(self, client: httpx.AsyncClient) -> bool:
         """One round: fan out, claim, start sending; False when there was nothing to do."""
+        if now_ms() - self._pruned_at > PRUNE_EVERY_MS:
+            await self.prune()
+        if not await repository.work_waiting(self.db, now=now_ms()):
+            return False  # the usual idle round: one indexed read, no write transaction
         fanned = await self.fan_out()
         room = self.options.max_in_flight - len(self._in_flight)
         claimed = await self.claim(room) if room > 0 else []
@@ -189,6 +198,15 @@ class Dispatcher:
                 await repository.insert_deliveries(conn, project_id=project_id, rows=deliveries)
             await repository.drop_outbox(conn, seqs=[row["seq"] for row in rows])
             return len(rows)
+
+    async def prune(self) -> None:
+        """Finished deliveries older than LOG_KEEP_MS leave the log, a batch per transaction."""
+        self._pruned_at = now = now_ms()
+        while True:
+            async with self.db.transaction() as conn:
+                deleted = await repository.prune(conn, before=now - LOG_KEEP_MS, limit=PRUNE_BATCH)
+            if deleted < PRUNE_BATCH:
+                return
 
     async def claim(self, limit: int) -> list[Row]:
         async with self.db.transaction() as conn:

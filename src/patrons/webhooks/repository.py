@@ -97,9 +97,34 @@ async def delete(conn: Conn, *, project_id: str, webhook_id: str) -> bool:
     return gone is not None
 
 
+# A switched-off webhook's pending deliveries wait with this `next_at` (9999-12-31), out of
+# the dispatchers' sight, until it is switched on again.
+PARKED = 253_402_300_799_000
+
+
 async def disable(conn: Conn, *, project_id: str, webhook_id: str, now: int) -> None:
     await conn.execute(
         "UPDATE webhook SET active = FALSE, updated_at = $3 WHERE project_id = $1 AND id = $2",
+        project_id,
+        webhook_id,
+        now,
+    )
+    await park(conn, project_id=project_id, webhook_id=webhook_id)
+
+
+async def park(conn: Conn, *, project_id: str, webhook_id: str) -> None:
+    await conn.execute(
+        f"UPDATE webhook_delivery SET next_at = {PARKED}"
+        " WHERE project_id = $1 AND webhook_id = $2 AND status = 'PENDING'",
+        project_id,
+        webhook_id,
+    )
+
+
+async def unpark(conn: Conn, *, project_id: str, webhook_id: str, now: int) -> None:
+    await conn.execute(
+        "UPDATE webhook_delivery SET next_at = $3 WHERE project_id = $1 AND webhook_id = $2"
+        f" AND status = 'PENDING' AND next_at >= {PARKED}",
         project_id,
         webhook_id,
         now,
@@ -190,6 +215,18 @@ async def add_to_outbox(conn: Conn, *, project_id: str, events: Sequence[Row]) -
 
 
 # --- the dispatcher: fan-out, claims, results ---------------------------------------------------
+
+
+# house: cross-project — an idle dispatcher's look (a read: no write lock taken for nothing)
+async def work_waiting(db: DB, *, now: int) -> bool:
+    """Whether the outbox holds a row or a pending delivery is due."""
+    return bool(
+        await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM webhook_outbox) OR EXISTS (SELECT 1 FROM"
+            " webhook_delivery WHERE status = 'PENDING' AND next_at <= $1)",
+            now,
+        )
+    )
 
 
 # house: cross-project — a dispatcher serves every project; each row carries its own
@@ -291,6 +328,19 @@ async def record_attempt(
         error,
         now,
     )
+
+
+# house: cross-project — housekeeping over every project's finished deliveries
+async def prune(conn: Conn, *, before: int, limit: int) -> int:
+    """Delete up to `limit` DELIVERED/FAILED deliveries finished before `before` (their
+    `next_at` is when they finished); the number deleted."""
+    rows = await conn.fetch(
+        "DELETE FROM webhook_delivery WHERE (project_id, id) IN (SELECT project_id, id"
+        " FROM webhook_delivery WHERE status IN ('DELIVERED', 'FAILED') AND next_at < $1"
+        f" LIMIT {int(limit)}) RETURNING id",
+        before,
+    )
+    return len(rows)
 
 
 # --- the delivery log ---------------------------------------------------------------------------

@@ -131,8 +131,11 @@ async def update(
         now=now_ms(),
     )
     assert row is not None
-    if active:
-        await database.notify(conn, CHANNEL)  # pending deliveries of a re-enabled webhook
+    if active:  # pending deliveries of a switched-on webhook are due now
+        await repository.unpark(conn, project_id=project_id, webhook_id=webhook_id, now=now_ms())
+        await database.notify(conn, CHANNEL)
+    else:
+        await repository.park(conn, project_id=project_id, webhook_id=webhook_id)
     return webhook_to_wire(row)
 
 
