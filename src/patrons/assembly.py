@@ -9,21 +9,18 @@ worker/ callers such as cli/ — registers them. `install()` is idempotent: the 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import Any
 
 from patrons.activities import service as activities
 from patrons.activities.erasure import ActivitiesEraser
 from patrons.activities.schemas import EVENT_TYPES
 from patrons.async_actions import handlers as job_handlers
 from patrons.async_actions.erasure import AsyncActionsEraser
+from patrons.async_actions.handlers import BackgroundService
 from patrons.consents.erasure import ConsentsEraser
 from patrons.customers import erasure
 from patrons.customers.jobs import BulkUpdate, ImportCsv, MetadataUpdate
 from patrons.customers.wire import customer_to_wire
-from patrons.db.database import Database
 from patrons.exports.erasure import ExportsEraser
 from patrons.exports.jobs import ExportJob
 from patrons.idempotency_keys.erasure import IdempotencyKeysEraser
@@ -35,9 +32,6 @@ from patrons.segments.erasure import SegmentsEraser
 from patrons.webhooks import dispatcher as webhook_dispatcher
 from patrons.webhooks import service as webhooks
 from patrons.webhooks.erasure import WebhooksEraser
-
-# A worker's companion loop, run beside its job loop until `stop` is set.
-BackgroundService = Callable[[Database, asyncio.Event], Coroutine[Any, Any, None]]
 
 _installed = False
 

@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Any:
                 chunk_rows=settings.worker_chunk_rows,
                 lease_ms=settings.worker_lease_ms,
                 poll=settings.worker_poll_seconds,
+                services=assembly.services(),
             )
             await asyncio.to_thread(worker.start)
         orphan_watch = orphans.watch()  # under `patrons serve`: exit with its main process

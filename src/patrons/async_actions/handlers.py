@@ -17,6 +17,7 @@ Most job types read rows from their stored payload (a header row, then one row p
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -24,6 +25,10 @@ import msgspec
 
 from patrons.async_actions import payload, repository
 from patrons.db.database import Conn, Database, Row
+
+# A worker's companion loop (e.g. webhook deliveries), run beside its job loop on the worker's
+# database until the event is set; assembly.services() lists them, the worker runs them.
+BackgroundService = Callable[[Database, asyncio.Event], Coroutine[Any, Any, None]]
 
 W = TypeVar("W")  # a chunk's work, as the handler reads it and applies it
 C = TypeVar("C")  # what a payload's header row prepares for converting its data rows

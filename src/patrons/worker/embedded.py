@@ -14,11 +14,10 @@ import contextlib
 import logging
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from patrons import assembly
-from patrons.async_actions.handlers import JobHandler
+from patrons.async_actions.handlers import BackgroundService, JobHandler
 from patrons.db import database
 from patrons.worker.runner import Worker
 
@@ -35,9 +34,11 @@ class EmbeddedWorker:
         chunk_rows: int,
         lease_ms: int,
         poll: float,
+        services: Sequence[BackgroundService] = (),
     ) -> None:
         self.url = url
         self.handlers = dict(handlers)
+        self.services = tuple(services)
         self.chunk_rows = chunk_rows
         self.lease_ms = lease_ms
         self.poll = poll
@@ -74,7 +75,7 @@ class EmbeddedWorker:
                 chunk_rows=self.chunk_rows,
                 lease_ms=self.lease_ms,
                 poll=self.poll,
-                services=assembly.services(),
+                services=self.services,
             )
             await worker.run(self._stop)
         finally:

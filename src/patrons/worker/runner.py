@@ -23,12 +23,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from patrons import observability
 from patrons.async_actions import repository
-from patrons.async_actions.handlers import Chunk, Job, JobCannotRun, JobHandler, Totals
+from patrons.async_actions.handlers import (
+    BackgroundService,
+    Chunk,
+    Job,
+    JobCannotRun,
+    JobHandler,
+    Totals,
+)
 from patrons.async_actions.service import JOBS_CHANNEL, encode_result
 from patrons.core import ids
 from patrons.core.clock import now_ms
@@ -53,7 +60,7 @@ class Worker:
         chunk_rows: int = 5000,
         lease_ms: int = 30_000,
         poll: float = 0.5,
-        services: Sequence[Callable[[Database, asyncio.Event], Coroutine[Any, Any, None]]] = (),
+        services: Sequence[BackgroundService] = (),
     ) -> None:
         self.db = db
         # Loops run beside the job loop on the same database until stop (assembly.services:
