@@ -46,25 +46,19 @@ class RowWrite:
     inserted: bool = False
     created_at: int = 0  # used if the row creates a customer (see `write_chunk`)
     merged_rows: list[int] = field(default_factory=list)
+    full: list[Any] | None = None  # its `_full_row`, kept when it was inserted whole
 
 
 def _random_tails(n: int) -> list[str]:
-    """`n` random strings of 17 base-62 characters, from one urandom read."""
-    raw = os.urandom(13 * n)  # 104 bits per tail: more than 17 characters need
-    tails = []
-    for i in range(n):
-        value = int.from_bytes(raw[13 * i : 13 * i + 13], "big")
-        chars = []
-        for _ in range(17):
-            value, index = divmod(value, 62)
-            chars.append(_SORTABLE[index])
-        tails.append("".join(chars))
-    return tails
+    """`n` random strings of 17 hex characters (68 bits), from one urandom read: ids need
+    only be unique within a project, where their millisecond prefixes already are."""
+    raw = os.urandom(9 * n).hex()
+    return [raw[18 * i : 18 * i + 17] for i in range(n)]
 
 
 def ordered_customer_id(created_at: int, tail: str) -> str:
-    """A customer id of the usual shape (`cust_` + 24 base-62 characters) that starts with its
-    `created_at` millisecond (7 characters, until the year 2081), then 17 random characters.
+    """A customer id of the usual shape (`cust_` + 24 letters and digits) that starts with its
+    `created_at` millisecond (7 base-62 characters, until the year 2081), then 17 random ones.
 
     Bulk rows get consecutive milliseconds (see `write_chunk`), so their ids are in insert
     order: each chunk's new keys land at the right edge of the id indexes (the customer's
@@ -105,25 +99,27 @@ def dedupe(rows: list[RowWrite], mode: str) -> list[RowWrite]:
     return out
 
 
+_WITH_DEFAULTS = tuple((column, _DEFAULTS.get(column)) for column in WRITABLE)
+_METADATA_AT = WRITABLE.index("metadata")
+_SNAPSHOT_KEYS = ("id", "source_id", *WRITABLE, "created_at", "updated_at")
+assert sorted(_SNAPSHOT_KEYS) == sorted(CUSTOMER_COLUMNS)
+_encode = msgspec.json.encode
+
+
 def _full_row(row: RowWrite) -> list[Any]:
-    values = []
-    for column in WRITABLE:
-        value = row.changes.get(column, _DEFAULTS.get(column))
-        if column == "metadata":
-            value = msgspec.json.encode(value).decode()
-        values.append(value)
+    """The row's WRITABLE values (defaults where it sets none), `metadata` as JSON text."""
+    get = row.changes.get
+    values = [get(column, default) for column, default in _WITH_DEFAULTS]
+    values[_METADATA_AT] = _encode(values[_METADATA_AT]).decode()
     return values
 
 
-def _snapshot(row: RowWrite) -> str:
+def _snapshot(row: RowWrite, full: list[Any]) -> str:
     """A new customer's event snapshot (the JSON of its columns, as the event log reads them
-    back from the row: see db.dialect.customer_snapshot_sql)."""
-    values: dict[str, Any] = {"id": row.customer_id, "source_id": row.source_id}
-    for column in WRITABLE:
-        values[column] = row.changes.get(column, _DEFAULTS.get(column))
-    values["created_at"] = row.created_at
-    values["updated_at"] = None
-    return msgspec.json.encode({c: values[c] for c in CUSTOMER_COLUMNS}).decode()
+    back from the row: see db.dialect.customer_snapshot_sql), from its `_full_row`."""
+    values = [row.customer_id, row.source_id, *full, row.created_at, None]
+    values[2 + _METADATA_AT] = msgspec.Raw(full[_METADATA_AT].encode())
+    return _encode(dict(zip(_SNAPSHOT_KEYS, values, strict=True))).decode()
 
 
 def _lock_order(row: RowWrite) -> tuple[bool, str]:
@@ -208,7 +204,10 @@ async def _copy_if_all_new(conn: Conn, *, project_id: str, rows: list[RowWrite])
     sample = source_ids[:: max(1, len(source_ids) // COPY_PROBES)]
     if sample and await bulk_repository.any_exists(conn, project_id=project_id, source_ids=sample):
         return False
-    records = [(row.customer_id, row.source_id, *_full_row(row), row.created_at) for row in rows]
+    records = []
+    for row in rows:
+        row.full = full = _full_row(row)
+        records.append((row.customer_id, row.source_id, *full, row.created_at))
     if not await bulk_repository.copy_new(conn, project_id=project_id, records=records):
         return False
     for row in rows:
@@ -274,7 +273,11 @@ async def record_written(
         await activities.record_snapshots(
             conn,
             project_id=project_id,
-            snapshots=[(row.customer_id, _snapshot(row)) for row in rows if row.inserted],
+            snapshots=[
+                (row.customer_id, _snapshot(row, row.full or _full_row(row)))
+                for row in rows
+                if row.inserted
+            ],
             type_="customer.created",
             origin=origin,
             now=now,
