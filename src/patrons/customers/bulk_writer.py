@@ -269,6 +269,7 @@ async def record_written(
     written, so it need not be read back."""
     created = [row.customer_id for row in rows if row.inserted]
     updated = [row.customer_id for row in rows if not row.inserted]
+    written_ids = created + updated
     if created and not dialect.one_writer_at_a_time(kind_of(conn)):
         await activities.record_snapshots(
             conn,
@@ -294,7 +295,7 @@ async def record_written(
         )
     if await membership.has_auto_update(conn, project_id=project_id):
         written = await repository.fetch_by_ids(
-            conn, project_id=project_id, customer_ids=created + updated
+            conn, project_id=project_id, customer_ids=written_ids
         )
         await membership.on_written(
             conn, project_id=project_id, rows=written, origin=origin, now=now
