@@ -83,9 +83,9 @@ def _no_proxy_for_loopback(env: dict[str, str]) -> None:
         env[key] = ",".join([*hosts, "127.0.0.1", "localhost"])
 
 
-@pytest.mark.slow
-@pytest.mark.sdk
-def test_official_js_sdk(node: str, server: Server, project: Project) -> None:
+def run_sdk_script(node: str, server: Server, project: Project, script: Path) -> str:
+    """Run one tests/js script against `server` as `project`; fail unless every step passed.
+    Returns its output."""
     env = {
         **os.environ,
         "PATRONS_URL": server.base_url,
@@ -95,7 +95,7 @@ def test_official_js_sdk(node: str, server: Server, project: Project) -> None:
     _no_proxy_for_loopback(env)
     try:
         done = subprocess.run(
-            [node, str(SCRIPT)],
+            [node, str(script)],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -104,14 +104,21 @@ def test_official_js_sdk(node: str, server: Server, project: Project) -> None:
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(
-            f"{SCRIPT.name} did not finish within {RUN_TIMEOUT_S}s on {server.backend.name}; "
+            f"{script.name} did not finish within {RUN_TIMEOUT_S}s on {server.backend.name}; "
             f"output so far:\n{exc.stdout or ''}\n{exc.stderr or ''}"
         )
     output = f"{done.stdout}\n{done.stderr}".strip()
-    print(output)  # shown with -rP / -s: the SKIP lines say which endpoints were not exercised
     assert done.returncode == 0, (
-        f"node {SCRIPT.relative_to(ROOT)} exited {done.returncode} on {server.backend.name} "
+        f"node {script.relative_to(ROOT)} exited {done.returncode} on {server.backend.name} "
         f"({server.base_url}):\n{output}"
     )
     last = done.stdout.strip().splitlines()[-1]
     assert " 0 failed" in last, f"the script did not reach its summary line:\n{output}"
+    return output
+
+
+@pytest.mark.slow
+@pytest.mark.sdk
+def test_official_js_sdk(node: str, server: Server, project: Project) -> None:
+    output = run_sdk_script(node, server, project, SCRIPT)
+    print(output)  # shown with -rP / -s: the SKIP lines say which endpoints were not exercised

@@ -9,39 +9,7 @@
 
 import assert from 'node:assert/strict'
 
-import voucherifySdk from '@voucherify/sdk'
-
-const { VoucherifyServerSide } = voucherifySdk
-
-const env = (name) => {
-  const value = process.env[name]
-  if (!value) {
-    console.error(`exports.test.mjs: environment variable ${name} is required`)
-    process.exit(2)
-  }
-  return value
-}
-
-const client = VoucherifyServerSide({
-  applicationId: env('APP_ID'),
-  secretKey: env('APP_TOKEN'),
-  apiUrl: env('PATRONS_URL').replace(/\/+$/, ''),
-  timeoutMs: 20000,
-})
-
-let failed = 0
-let passed = 0
-async function step(name, fn) {
-  try {
-    await fn()
-    passed += 1
-    console.log(`PASS ${name}`)
-  } catch (error) {
-    failed += 1
-    console.log(`FAIL ${name}: ${error?.stack ?? error}`)
-    if (error?.cause?.response) console.log(JSON.stringify(error.cause.response.data))
-  }
-}
+import { client, finish, step } from './harness.mjs'
 
 let created
 let done
@@ -105,5 +73,4 @@ await step('exports.delete, then get is a 404', async () => {
   })
 })
 
-console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed ? 1 : 0)
+finish()

@@ -39,20 +39,17 @@ async def page(
     `where` is a filter expression over customer columns whose parameters start at $2.
     """
     nullable = SORTABLE[sort]
-    conditions = ["project_id = $1"]
-    args: list[Any] = [project_id]
-    if where:
-        conditions.append(where)
-        args.extend(where_args)
-    if after is not None:
-        sql, values = keyset.after(
-            sort, descending=descending, nullable=nullable, key=after, first_param=len(args) + 1
-        )
-        conditions.append(sql)
-        args.extend(values)
+    conditions, args = keyset.chunk_where(
+        project_id,
+        where=where,
+        where_args=where_args,
+        sort=sort,
+        descending=descending,
+        nullable=nullable,
+        last=after,
+    )
     order = keyset.order_by(sort, descending=descending, nullable=nullable)
     return await db.fetch(
-        f"SELECT {_COLUMNS} FROM customer WHERE {' AND '.join(conditions)}"
-        f" ORDER BY {order} LIMIT {int(limit)}",
+        f"SELECT {_COLUMNS} FROM customer WHERE {conditions} ORDER BY {order} LIMIT {int(limit)}",
         *args,
     )

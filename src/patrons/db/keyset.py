@@ -51,3 +51,30 @@ def after(
         + (f" OR {column} IS NULL)" if descending else ")")
     )
     return sql, [value, last_id]
+
+
+def chunk_where(
+    project_id: str,
+    *,
+    where: str | None,
+    where_args: list[Any],
+    sort: str,
+    descending: bool,
+    nullable: bool,
+    last: tuple[Any, str] | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE of one chunk of a project's rows: the project ($1), the caller's filter
+    (parameters from $2) and the rows after `last` = (sort value, id) in `order_by`'s order
+    (all rows when None); with its args."""
+    conditions = ["project_id = $1"]
+    args: list[Any] = [project_id]
+    if where:
+        conditions.append(where)
+        args.extend(where_args)
+    if last is not None:
+        sql, values = after(
+            sort, descending=descending, nullable=nullable, key=last, first_param=len(args) + 1
+        )
+        conditions.append(sql)
+        args.extend(values)
+    return " AND ".join(conditions), args

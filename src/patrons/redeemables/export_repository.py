@@ -32,22 +32,20 @@ async def page(
     applied inside the page's subquery, before the joins, so its column names stay unambiguous.
     """
     nullable = SORTABLE[sort]
-    conditions = ["project_id = $1"]
-    args: list[Any] = [project_id]
-    if where:
-        conditions.append(where)
-        args.extend(where_args)
-    if after is not None:
-        sql, values = keyset.after(
-            sort, descending=descending, nullable=nullable, key=after, first_param=len(args) + 1
-        )
-        conditions.append(sql)
-        args.extend(values)
+    conditions, args = keyset.chunk_where(
+        project_id,
+        where=where,
+        where_args=where_args,
+        sort=sort,
+        descending=descending,
+        nullable=nullable,
+        last=after,
+    )
     inner = keyset.order_by(sort, descending=descending, nullable=nullable)
     outer = keyset.order_by(f"v.{sort}", descending=descending, nullable=nullable, id_column="v.id")
     return await db.fetch(
         "SELECT v.*, c.name AS campaign_name, h.source_id AS customer_source_id"
-        f" FROM (SELECT * FROM voucher WHERE {' AND '.join(conditions)}"
+        f" FROM (SELECT * FROM voucher WHERE {conditions}"
         f" ORDER BY {inner} LIMIT {int(limit)}) v"
         " LEFT JOIN campaign c ON c.project_id = v.project_id AND c.id = v.campaign_id"
         " LEFT JOIN customer h ON h.project_id = v.project_id AND h.id = v.holder_id"
