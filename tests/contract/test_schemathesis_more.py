@@ -1,6 +1,6 @@
 """Schemathesis over the other official contract files: campaigns, vouchers, publications,
-loyalty members, custom events and OAuth (`src/patrons/api/contract/*.json`, each cut to the operations
-Patrons serves), on SQLite and PostgreSQL.
+loyalty members, custom events, exports, webhooks and OAuth (`src/patrons/api/contract/*.json`, each cut to the
+operations Patrons serves), on SQLite and PostgreSQL.
 
 The check here is the hard edge of issue 15: valid and invalid requests alike never get a 5xx,
 and every answer but 204 is JSON. The response schemas of these files are not checked yet:
@@ -50,6 +50,19 @@ SERVED = {
     },
     "loyalties.json": {("post", "/v1/loyalties/{campaignId}/members")},
     "events.json": {("post", "/v1/events")},
+    "exports.json": {
+        ("post", "/v1/exports"),
+        ("get", "/v1/exports"),
+        ("get", "/v1/exports/{exportId}"),
+        ("delete", "/v1/exports/{exportId}"),
+    },
+    "management.json": {
+        ("post", "/management/v1/projects/{projectId}/webhooks"),
+        ("get", "/management/v1/projects/{projectId}/webhooks"),
+        ("get", "/management/v1/projects/{projectId}/webhooks/{webhookId}"),
+        ("put", "/management/v1/projects/{projectId}/webhooks/{webhookId}"),
+        ("delete", "/management/v1/projects/{projectId}/webhooks/{webhookId}"),
+    },
     "oauth.json": {
         ("post", "/v1/oauth/token"),
         ("post", "/v1/oauth/introspect"),
