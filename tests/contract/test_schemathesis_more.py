@@ -1,6 +1,6 @@
 """Schemathesis over the other official contract files: campaigns, vouchers, publications,
-loyalty members, custom events, exports, webhooks and OAuth (`src/patrons/api/contract/*.json`, each cut to the
-operations Patrons serves), on SQLite and PostgreSQL.
+loyalty members, custom events, exports, webhooks and OAuth (`src/patrons/api/contract/*.json`,
+each cut to the operations Patrons serves), on SQLite and PostgreSQL.
 
 The check here is the hard edge of issue 15: valid and invalid requests alike never get a 5xx,
 and every answer but 204 is JSON. The response schemas of these files are not checked yet:
