@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from patrons.core.ids import EVENT_COUNTER_SPAN
 from patrons.db import dialect
 from patrons.db.database import DB, Conn, Row, kind_of
 
@@ -27,6 +28,7 @@ async def record_from_customers(
     campaign_type: str | None = None,
     then: str | None = None,
     returning: bool = False,
+    id_block: tuple[str, int] | None = None,
 ) -> list[Row]:
     """One event per listed live customer, snapshotting its row in the same statement.
 
@@ -34,14 +36,21 @@ async def record_from_customers(
     `then`: a statement run in the same one on the inserted events, as `WITH e AS (<insert>
     RETURNING id, customer_id, created_at) <then>` (the webhook outbox, where the database has
     data-modifying CTEs); `returning`: return those columns of the events instead.
+    `id_block`: the events' ids are the `core.ids.event_id_block` reserved for them, in
+    customer id order (else random).
     """
     if not customer_ids:
         return []
     kind = kind_of(conn)
+    event_id = (
+        f"'evcus_' || {dialect.random_hex_sql(kind, 18)}"
+        if id_block is None
+        else _block_id_sql(kind, prefix="$11", first="$12")
+    )
     insert = (
         "INSERT INTO customer_event (project_id, id, customer_id, type, category, group_id,"
         " snapshot, extra, event_source, created_at, campaign_id, campaign_type)"
-        f" SELECT project_id, 'evcus_' || {dialect.random_hex_sql(kind, 18)}, id,"
+        f" SELECT project_id, {event_id}, id,"
         f" CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT),"
         f" {dialect.customer_snapshot_sql(kind)}, {dialect.json_param_sql(kind, '$5')},"
         f" {dialect.json_param_sql(kind, '$6')}, CAST($7 AS BIGINT),"
@@ -59,6 +68,7 @@ async def record_from_customers(
         dialect.list_param(kind, list(customer_ids)),
         campaign_id,
         campaign_type,
+        *(() if id_block is None else id_block),
     )
     if then is not None:
         await conn.execute(
@@ -69,6 +79,16 @@ async def record_from_customers(
         return await conn.fetch(f"{insert} RETURNING id, customer_id, created_at", *args)
     await conn.execute(insert, *args)
     return []
+
+
+def _block_id_sql(kind: str, *, prefix: str, first: str) -> str:
+    """Per selected row, the next id of a `core.ids.event_id_block`: prefix + 6 hex of
+    (first + row number) modulo the counter span, the rows numbered in customer id order."""
+    number = "row_number() OVER (ORDER BY id) - 1"
+    counter = f"(CAST({first} AS BIGINT) + {number}) % {EVENT_COUNTER_SPAN}"
+    if kind == dialect.POSTGRESQL:
+        return f"CAST({prefix} AS TEXT) || lpad(to_hex({counter}), 6, '0')"
+    return f"CAST({prefix} AS TEXT) || printf('%06x', {counter})"
 
 
 async def copy_events(conn: Any, *, project_id: str, events: Sequence[Sequence[Any]]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ from patrons.activities.schemas import (
     ActivityList,
     CustomerActivity,
 )
-from patrons.core import pagination
+from patrons.core import ids, pagination
 from patrons.core.clock import format_ms, now_ms, parse_datetime_ms
 from patrons.core.errors import InvalidQueryParams
 from patrons.core.origin import Origin
@@ -69,6 +68,7 @@ async def record(
     # the project has an active webhook (a point read on SQLite, which has no round trips).
     in_statement = dialect.data_modifying_ctes(kind)
     wanted = not in_statement and await webhooks.wants_outbox(conn, project_id=project_id)
+    now = now_ms() if now is None else now
     written = await repository.record_from_customers(
         conn,
         project_id=project_id,
@@ -80,11 +80,13 @@ async def record(
             origin.event_source() if category == "ACTION" else {"channel": "INTERNAL"}
         ).decode(),
         extra=None if extra is None else msgspec.json.encode(extra).decode(),
-        now=now_ms() if now is None else now,
+        now=now,
         campaign_id=campaign[0],
         campaign_type=campaign[1],
         then=webhooks.outbox_from_events_sql(kind, source="e") if in_statement else None,
         returning=wanted,
+        # Ordered ids: a bulk chunk's events append to the event log's primary key.
+        id_block=ids.event_id_block(now, len(customer_ids)),
     )
     if written:
         await webhooks.add_to_outbox(conn, project_id=project_id, events=written)
@@ -113,10 +115,11 @@ async def record_snapshots(
         origin.event_source() if category == "ACTION" else {"channel": "INTERNAL"}
     ).decode()
     events = [
-        (f"evcus_{secrets.token_hex(9)}", customer_id, type_, category, origin.request_id,
-         snapshot, None, source, now)
-        for customer_id, snapshot in snapshots
-    ]  # fmt: skip
+        (event_id, customer_id, type_, category, origin.request_id, snapshot, None, source, now)
+        for event_id, (customer_id, snapshot) in zip(
+            ids.event_ids(now, len(snapshots)), snapshots, strict=True
+        )
+    ]
     await repository.copy_events(conn, project_id=project_id, events=events)
     if await webhooks.wants_outbox(conn, project_id=project_id):
         await webhooks.add_to_outbox(
