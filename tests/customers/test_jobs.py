@@ -130,6 +130,34 @@ class TestCreatedAt:
         assert more[0].created_at == NOW + 50  # after the newest, though the clock says NOW
 
 
+class TestAChunkThatLooksAllNew:
+    async def test_updates_the_existing_customer_its_sample_missed(
+        self, conn: Conn, tenant: Credentials
+    ) -> None:
+        """A chunk none of whose sampled source_ids exists is written as all new (COPY on
+        PostgreSQL, a plain INSERT on SQLite); an existing source_id outside the sample
+        refuses that write whole, and the chunk is upserted instead."""
+        (old,) = await bulk_writer.write_chunk(
+            conn,
+            project_id=tenant.project_id,
+            rows=[RowWrite(1, "n-0102", {"name": "old"})],
+            mode=PATCH,
+            now=NOW,
+        )
+        rows = [RowWrite(i, f"n-{i:04d}", {"name": "new"}) for i in range(1, 301)]
+        assert "n-0102" not in bulk_writer._probes([r.source_id or "" for r in rows])
+        written = await bulk_writer.write_chunk(
+            conn, project_id=tenant.project_id, rows=rows, mode=PATCH, now=NOW
+        )
+        assert [r.source_id for r in written if not r.inserted] == ["n-0102"]
+        assert await repository.live_count(conn, project_id=tenant.project_id) == 300
+        again = await repository.get_by_source_id(
+            conn, project_id=tenant.project_id, source_id="n-0102"
+        )
+        assert again is not None
+        assert (again["id"], again["name"]) == (old.customer_id, "new")
+
+
 # --- whole jobs, run by workers on a database of their own -----------------------------------
 
 ROWS = 3000

@@ -11,6 +11,7 @@ Two paths, chosen by bulk_writer through `db.dialect.one_writer_at_a_time`:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -141,6 +142,20 @@ async def insert_many(conn: Conn, *, project_id: str, rows: Sequence[Sequence[An
         f" VALUES ({marks})",
         [(project_id, *row) for row in rows],
     )
+
+
+async def insert_new(conn: Conn, *, project_id: str, rows: Sequence[Sequence[Any]]) -> bool:
+    """`insert_many` under a savepoint, for rows the caller believes new (none of a sample of
+    their source_ids exists): False, with nothing written, when one of their source_ids does
+    exist (the caller looks them up and upserts instead)."""
+    try:
+        async with savepoint(conn):
+            await insert_many(conn, project_id=project_id, rows=rows)
+    except sqlite3.IntegrityError as exc:
+        if "customer.source_id" in str(exc):  # UNIQUE constraint failed: …, customer.source_id
+            return False
+        raise
+    return True
 
 
 async def update_many(

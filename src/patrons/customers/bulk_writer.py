@@ -33,7 +33,7 @@ _DEFAULTS: dict[str, Any] = {"address_set": False, "address_keys": 0, "metadata"
 # Base 62 in byte order (digits < upper < lower), so ids compare as their numbers do.
 _SORTABLE = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 REPLACE, PATCH, MERGE_METADATA = "replace", "patch", "merge_metadata"
-COPY_PROBES = 64  # source_ids of a chunk looked up before COPYing it as all new
+COPY_PROBES = 64  # source_ids of a chunk looked up before writing it as all new
 
 
 @dataclass(slots=True)
@@ -195,13 +195,17 @@ async def _upsert_staged(
                 row.inserted = True
 
 
+def _probes(source_ids: list[str]) -> list[str]:
+    """The sample of a chunk's source_ids looked up before writing it as all new."""
+    return source_ids[:: max(1, len(source_ids) // COPY_PROBES)]
+
+
 async def _copy_if_all_new(conn: Conn, *, project_id: str, rows: list[RowWrite]) -> bool:
     """Write the rows with one COPY if none of their source_ids exists; False, with nothing
     written, when one does. A sample of the source_ids is looked up first (when one of them
     exists the chunk is an update, and the COPY is not tried); the COPY itself refuses the
     rest (a unique violation rolls it back)."""
-    source_ids = [r.source_id for r in rows if r.source_id is not None]
-    sample = source_ids[:: max(1, len(source_ids) // COPY_PROBES)]
+    sample = _probes([r.source_id for r in rows if r.source_id is not None])
     if sample and await bulk_repository.any_exists(conn, project_id=project_id, source_ids=sample):
         return False
     records = []
@@ -218,13 +222,27 @@ async def _copy_if_all_new(conn: Conn, *, project_id: str, rows: list[RowWrite])
 async def _look_up_then_write(
     conn: Conn, *, project_id: str, rows: list[RowWrite], mode: str, now: int
 ) -> None:
-    """One writer at a time: what exists cannot change between the lookup and the writes."""
+    """One writer at a time: what exists cannot change between the lookup and the writes.
+    A chunk none of whose sampled source_ids exists (a first import) is inserted as all new
+    without the lookup; a source_id that does exist refuses that (nothing written) and the
+    chunk is looked up and upserted."""
+    source_ids = [r.source_id for r in rows if r.source_id is not None]
+    sample = _probes(source_ids)
+    if not sample or not await bulk_repository.any_exists(
+        conn, project_id=project_id, source_ids=sample
+    ):
+        new_rows = []
+        for row in rows:
+            row.full = full = _full_row(row)
+            new_rows.append([row.customer_id, row.source_id, *full, row.created_at])
+        if await bulk_repository.insert_new(conn, project_id=project_id, rows=new_rows):
+            for row in rows:
+                row.inserted = True
+            return
     existing: dict[str, tuple[str, str]] = {
         hit["source_id"]: (hit["id"], hit["metadata"])
         for hit in await bulk_repository.find_by_source_ids(
-            conn,
-            project_id=project_id,
-            source_ids=[r.source_id for r in rows if r.source_id is not None],
+            conn, project_id=project_id, source_ids=source_ids
         )
     }
     inserts: list[list[Any]] = []
