@@ -123,6 +123,21 @@ def written_events_sql(kind: str, *, source: str, first: int) -> str:
     )
 
 
+async def record_written(
+    conn: Conn, *, project_id: str, customer_id: str, args: Sequence[Any]
+) -> None:
+    """The created/updated event of one customer row just written by a separate statement
+    (databases without data-modifying CTEs): `written_events_sql` on the row read by its
+    primary key, so the event is the one the single-statement write records. `args`: that
+    SQL's seven parameters (activities.service.WrittenEvents.args)."""
+    await conn.execute(_written_by_id_sql(kind_of(conn)), project_id, *args, customer_id)
+
+
+@lru_cache(maxsize=4)
+def _written_by_id_sql(kind: str) -> str:
+    return written_events_sql(kind, source="customer WHERE project_id = $1 AND id = $9", first=2)
+
+
 async def get(db: DB, *, project_id: str, customer_id: str, event_id: str) -> Row | None:
     return await db.fetchrow(
         "SELECT created_at, id FROM customer_event"

@@ -56,17 +56,22 @@ def assignment(column: str, value: str) -> str:
     return f"{column} = {value}"
 
 
-def _also(also: str) -> str:
-    """Extra RETURNING columns: `also` is a boolean SQL expression returned as auto_segments."""
-    return f", {also} AS auto_segments" if also else ""
+def _also(also: str, webhook: str = "") -> str:
+    """Extra RETURNING columns: `also` is a boolean SQL expression returned as auto_segments,
+    `webhook` one returned as webhook_active (read in the write itself: no statement of its
+    own, and no per-process cache decides it)."""
+    extra = f", {also} AS auto_segments" if also else ""
+    return f"{extra}, {webhook} AS webhook_active" if webhook else extra
 
 
-async def insert(conn: Conn, *, project_id: str, values: dict[str, Any], also: str = "") -> Row:
+async def insert(
+    conn: Conn, *, project_id: str, values: dict[str, Any], also: str = "", webhook: str = ""
+) -> Row:
     names = ["project_id", *values]
     marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
     return await conn.fetchrow(
         f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks})"
-        f" RETURNING {COLUMNS}{_also(also)}",
+        f" RETURNING {COLUMNS}{_also(also, webhook)}",
         project_id,
         *values.values(),
     )
@@ -79,6 +84,7 @@ async def upsert_by_source_id(
     values: dict[str, Any],
     changes: dict[str, Any],
     also: str = "",
+    webhook: str = "",
 ) -> Row:
     """Insert `values`, or apply `changes` to the live customer with the same source_id.
 
@@ -94,7 +100,7 @@ async def upsert_by_source_id(
     return await conn.fetchrow(
         f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks})"
         f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(sets)}"
-        f" RETURNING {COLUMNS}{_also(also)}",
+        f" RETURNING {COLUMNS}{_also(also, webhook)}",
         *args,
     )
 
@@ -107,6 +113,7 @@ async def update(
     target: str,
     by: str = "id",
     also: str = "",
+    webhook: str = "",
 ) -> Row | None:
     """Apply `changes` to the live customer whose `by` (id, source_id, or ref: an id naming
     a live customer, else a source_id) is `target`."""
@@ -117,7 +124,7 @@ async def update(
         sets.append(assignment(column, f"${len(args)}"))
     return await conn.fetchrow(
         f"UPDATE customer SET {', '.join(sets)} WHERE project_id = $1 AND {_target_sql(by, '$2')}"
-        f" RETURNING {COLUMNS}{_also(also)}",
+        f" RETURNING {COLUMNS}{_also(also, webhook)}",
         *args,
     )
 

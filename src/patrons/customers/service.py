@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
+from patrons.activities import repository as activity_rows
 from patrons.activities import service as activities
 from patrons.core import ids, pagination
 from patrons.core.clock import now_ms
@@ -32,6 +33,8 @@ from patrons.db import dialect
 from patrons.db.database import Conn, Database, Row, kind_of
 from patrons.segments import membership
 from patrons.segments import service as segments
+from patrons.webhooks import repository as webhook_rows
+from patrons.webhooks import service as webhooks
 
 
 def column_changes(body: CustomerUpdate) -> dict[str, Any]:
@@ -209,18 +212,19 @@ async def _write_recorded(
         )
         if row is None:
             raise NotFound("customer", write.missing or "")
-        created = row["updated_at"] is None
     else:
-        row, created = await _write_statements(conn, project_id=project_id, write=write)
+        # BEGIN IMMEDIATE, the write (its RETURNING says whether auto-update segments and an
+        # active webhook exist), the counter when fresh, the event by the row's key, the
+        # outbox row only when a webhook is active, COMMIT: no statement only to ask.
+        row, _ = await _write_statements(conn, project_id=project_id, write=write)
         auto_segments = bool(row["auto_segments"])
-        await activities.record(
-            conn,
-            project_id=project_id,
-            customer_ids=[row["id"]],
-            type_="customer.created" if created else "customer.updated",
-            origin=origin,
-            now=now,
+        events = activities.WrittenEvents(origin, now=now)
+        await activity_rows.record_written(
+            conn, project_id=project_id, customer_id=row["id"], args=events.args
         )
+        if row["webhook_active"]:
+            event = {"id": events.args[-1], "customer_id": row["id"], "created_at": now}
+            await webhooks.add_to_outbox(conn, project_id=project_id, events=[event])
     _note_auto_segments(project_id, auto_segments)
     if auto_segments:
         await membership.on_written(conn, project_id=project_id, rows=[row], origin=origin, now=now)
@@ -231,6 +235,7 @@ async def _write_statements(conn: Conn, *, project_id: str, write: _Write) -> tu
     """The row and its counter as separate statements (databases without data-modifying
     CTEs); the row carries `auto_segments` too. (row, created)."""
     also = membership.AUTO_UPDATE_EXISTS_SQL
+    webhook = webhook_rows.HAS_ACTIVE_SQL
     if write.how == "update":
         assert write.target is not None
         assert write.changes is not None
@@ -241,17 +246,25 @@ async def _write_statements(conn: Conn, *, project_id: str, write: _Write) -> tu
             target=write.target,
             changes=write.changes,
             also=also,
+            webhook=webhook,
         )
         if row is None:
             raise NotFound("customer", write.missing or "")
         return row, False
     assert write.values is not None
     if write.how == "insert":
-        row = await repository.insert(conn, project_id=project_id, values=write.values, also=also)
+        row = await repository.insert(
+            conn, project_id=project_id, values=write.values, also=also, webhook=webhook
+        )
     else:
         assert write.changes is not None
         row = await repository.upsert_by_source_id(
-            conn, project_id=project_id, values=write.values, changes=write.changes, also=also
+            conn,
+            project_id=project_id,
+            values=write.values,
+            changes=write.changes,
+            also=also,
+            webhook=webhook,
         )
     created = row["updated_at"] is None  # a fresh row; an upserted one has updated_at set
     if created:

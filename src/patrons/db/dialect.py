@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import msgspec
+
 _PARAM = re.compile(r"\$(\d+)")
 
 SQLITE = "sqlite"
@@ -91,9 +93,7 @@ def any_of_sql(kind: str, column: str, placeholder: str) -> str:
 def list_param(kind: str, values: list[str]) -> object:
     if kind == POSTGRESQL:
         return values
-    import json
-
-    return json.dumps(values)
+    return msgspec.json.encode(values).decode()  # json_each reads it as json.dumps's text
 
 
 def json_param_sql(kind: str, placeholder: str) -> str:

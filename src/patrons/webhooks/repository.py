@@ -163,6 +163,9 @@ async def put_secret(conn: Conn, *, project_id: str, secret: str, now: int, repl
 # --- the outbox, written by the event writers (activities) --------------------------------------
 
 _HAS_ACTIVE = "EXISTS (SELECT 1 FROM webhook WHERE project_id = $1 AND active)"
+# For a single-customer write on SQLite: the write's RETURNING carries it (no statement of
+# its own), and the outbox row is inserted only when it held ($1 is the project there too).
+HAS_ACTIVE_SQL = _HAS_ACTIVE
 
 
 def _woken(kind: str, expression: str) -> str:
