@@ -11,10 +11,12 @@ memory (cheaper). Separate `patrons worker` processes keep their own.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
 import traceback
+from bisect import bisect_left
 from typing import Any
 
 import msgspec
@@ -37,11 +39,12 @@ REQUESTS = Counter(
     ("method", "route", "status"),
     registry=REGISTRY,
 )
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 LATENCY = Histogram(
     "patrons_http_request_duration_seconds",
     "HTTP request latency by method and route template.",
     ("method", "route"),
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
 # Gauges say how processes combine under multiprocess mode (ignored in one process): the queue
@@ -83,11 +86,13 @@ def start_process_metrics() -> None:
     """In an API process of a multi-process run: keep this process's metrics in the shared
     directory. prometheus-client picks its value class when first imported; if that happened
     before the variable was set, switch now (metric children are made on first use, later)."""
-    if multiprocess_dir() is None:
+    global _deferred
+    _deferred = multiprocess_dir() is None
+    if _deferred:
         return
     if getattr(values.ValueClass, "__name__", "") != "MmapedValue":
         values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
-    _children.clear()
+    _tallies.clear()
 
 
 def stop_process_metrics() -> None:
@@ -166,9 +171,51 @@ def configure_logging(level: str, fmt: str) -> None:
     root.propagate = False
 
 
-# Metric children by label values: `labels()` hashes and validates its arguments on every call,
-# which showed up in the GET-by-id profile; the set of (method, route, status) stays small.
-_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+# Per (method, route, status): the metric children (`labels()` hashes and validates its
+# arguments on every call, which showed up in the GET-by-id profile), the access line's fixed
+# middle, and — in one process — the requests counted since the last flush. The set of keys
+# stays small.
+class _Tally:
+    __slots__ = ("buckets", "count", "counter", "histogram", "middle", "total")
+
+    def __init__(self, method: str, route: str, status: int) -> None:
+        self.counter = REQUESTS.labels(method, route, str(status))
+        self.histogram = LATENCY.labels(method, route)
+        fixed: dict[str, Any] = {"level": "info", "logger": access_log.name, "msg": "request"}
+        fixed.update(method=method, route=route, status=status)
+        # `{"level":…,"status":200` → `,"level":…,"status":200,"duration_ms":`
+        self.middle = b"," + msgspec.json.encode(fixed)[1:-1] + b',"duration_ms":'
+        self.count = 0
+        self.total = 0.0
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+
+    def flush(self) -> None:
+        """Hand what was counted to prometheus-client (what `observe` would have done)."""
+        if not self.count:
+            return
+        self.counter.inc(self.count)
+        self.histogram._sum.inc(self.total)
+        for i, n in enumerate(self.buckets):
+            if n:
+                self.histogram._buckets[i].inc(n)
+                self.buckets[i] = 0
+        self.count = 0
+        self.total = 0.0
+
+
+_tallies: dict[tuple[str, str, int], _Tally] = {}
+_BOUNDS = (*LATENCY_BUCKETS, math.inf)  # a histogram counts a value in the first bound >= it
+# One process (no PROMETHEUS_MULTIPROC_DIR): requests are counted in `_tallies` and handed to
+# the metrics at each flush (every FLUSH_SECONDS, and before /metrics renders) — two metric
+# updates per request (locks, bucket search) cost more than the request's routing. Under
+# `--workers N` another process renders the sum, so each request updates the files at once.
+_deferred = multiprocess_dir() is None
+
+
+def flush_metrics() -> None:
+    for tally in _tallies.values():
+        tally.flush()
+
 
 # Access lines are written in batches: one write(2) per line (stderr is line-buffered) cost a
 # fifth of the GET-by-id CPU. A batch goes out when it holds FLUSH_LINES lines or is
@@ -181,8 +228,11 @@ _last_flush = 0.0
 
 
 def flush_access_log() -> None:
+    """Write the pending access lines (and hand the counted requests to the metrics)."""
     global _last_flush
     _last_flush = time.monotonic()
+    if _deferred:
+        flush_metrics()
     if not _pending:
         return
     data = b"".join(_pending)
@@ -199,36 +249,52 @@ def observe(
     method: str, route: str, status: int, seconds: float, request_id: str, log: bool
 ) -> None:
     key = (method, route, status)
-    children = _children.get(key)
-    if children is None:
-        if len(_children) > 10_000:
-            _children.clear()
-        children = _children[key] = (
-            REQUESTS.labels(method, route, str(status)),
-            LATENCY.labels(method, route),
-        )
-    children[0].inc()
-    children[1].observe(seconds)
+    tally = _tallies.get(key)
+    if tally is None:
+        if len(_tallies) > 10_000:
+            flush_metrics()
+            _tallies.clear()
+        tally = _tallies[key] = _Tally(method, route, status)
+    if _deferred:
+        tally.count += 1
+        tally.total += seconds
+        tally.buckets[bisect_left(_BOUNDS, seconds)] += 1
+    else:
+        tally.counter.inc()
+        tally.histogram.observe(seconds)
     if log and access_log.isEnabledFor(logging.INFO):
-        fields = {
-            "method": method,
-            "route": route,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 3),
-            "request_id": request_id,
-        }
+        duration_ms = round(seconds * 1000, 3)
         if _access_json:
             # Straight to stderr: the logging machinery cost more than the request's SQL
-            # (py-spy on the bench); the line has the same shape JsonFormatter writes.
-            entry = {"ts": round(time.time(), 3), "level": "info", "logger": access_log.name}
-            _pending.append(msgspec.json.encode({**entry, "msg": "request", **fields}) + b"\n")
+            # (py-spy on the bench). The line has the shape JsonFormatter writes (ts, level,
+            # logger, msg, then the fields), its fixed middle encoded once per key.
+            _pending.append(
+                b'{"ts":%b%b%b,"request_id":%b}\n'
+                % (
+                    _encode(round(time.time(), 3)),
+                    tally.middle,
+                    _encode(duration_ms),
+                    _encode(request_id),
+                )
+            )
             if len(_pending) >= FLUSH_LINES or time.monotonic() - _last_flush >= FLUSH_SECONDS:
                 flush_access_log()
         else:
+            fields = {
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": duration_ms,
+                "request_id": request_id,
+            }
             access_log.info("request", extra={"fields": fields})
 
 
+_encode = msgspec.json.encode
+
+
 def render(pool: Any | None, queue: dict[str, int]) -> bytes:
+    flush_metrics()
     for status in ("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"):
         QUEUE.labels(status).set(queue.get(status, 0))
     if pool is not None:

@@ -91,8 +91,7 @@ class Gateway:
             scope["patrons_route"] = "unmatched"
         if segments is not None:
             try:
-                self._check_length(scope)
-                project = await self._authenticate(scope)
+                project = await self._authenticate(scope)  # a too-long body refused first
                 scope["patrons_project"] = project
                 if self.rate_limiter is not None:
                     send = await self._spend_budget(scope, segments, send, project.id, request_id)
@@ -173,17 +172,18 @@ class Gateway:
             return "unmatched"
         return str(found[-1])
 
-    def _check_length(self, scope: Scope) -> None:
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    continue
-                if length > self.max_body:
-                    raise PayloadTooLarge(self.max_body)
+    def _check_length(self, value: bytes) -> None:
+        """A declared Content-Length above the limit is refused before the body is read."""
+        try:
+            length = int(value)
+        except ValueError:
+            return
+        if length > self.max_body:
+            raise PayloadTooLarge(self.max_body)
 
     async def _authenticate(self, scope: Scope) -> Any:
+        """The calling project; any Content-Length above the limit is refused first (one walk
+        over the headers does both)."""
         app_id = app_token = authorization = None
         for name, value in scope["headers"]:
             if name == b"x-app-id":
@@ -192,6 +192,8 @@ class Gateway:
                 app_token = value.decode("latin-1")
             elif name == b"authorization":
                 authorization = value.decode("latin-1")
+            elif name == b"content-length":
+                self._check_length(value)
         # App keys win when sent (the SDKs always send them); a Bearer token is the alternative.
         if app_id is None and app_token is None and authorization is not None:
             assert self.bearer is not None
