@@ -107,7 +107,14 @@ async def get_or_raise(db: Database | Conn, *, project_id: str, ref: str) -> Row
 
 
 async def get(db: Database | Conn, *, project_id: str, ref: str) -> Customer:
-    row = await get_or_raise(db, project_id=project_id, ref=ref)
+    # get_or_raise → resolve, inlined: the GET-by-id lane's every coroutine layer counts.
+    row = None
+    if ref.startswith("cust_"):
+        row = await repository.get_by_id(db, project_id=project_id, customer_id=ref)
+    if row is None:
+        row = await repository.get_by_source_id(db, project_id=project_id, source_id=ref)
+        if row is None:
+            raise NotFound("customer", ref)
     return rows_to_wire((row,), columns=repository.READ_COLUMNS)[0]
 
 
