@@ -17,7 +17,7 @@ from patrons.async_actions import repository as jobs
 from patrons.async_actions import service as async_actions
 from patrons.async_actions.handlers import Chunk, Job
 from patrons.customers import bulk_writer, repository
-from patrons.customers.bulk_writer import PATCH, RowWrite
+from patrons.customers.bulk_writer import PATCH, REPLACE, RowWrite
 from patrons.customers.jobs import BULK_UPDATE, METADATA_UPDATE, BulkUpdate
 from patrons.db import database
 from patrons.db.database import Conn, Database, kind_of
@@ -156,6 +156,28 @@ class TestAChunkThatLooksAllNew:
         )
         assert again is not None
         assert (again["id"], again["name"]) == (old.customer_id, "new")
+
+
+class TestRowsBuiltAhead:
+    def test_a_merged_row_carries_the_values_of_its_merge(self) -> None:
+        """`prepare`d rows (CSV: built on the converting thread) that repeat a source_id: the
+        write and the event snapshot are those of the merged row."""
+
+        def rows() -> list[RowWrite]:
+            return [
+                bulk_writer.prepare(
+                    RowWrite(i, "dup", {"name": name, "metadata": {"n": i}}), snapshot=True
+                )
+                for i, name in ((1, "first"), (2, "second"))
+            ]
+
+        for mode in (REPLACE, PATCH):
+            (merged,) = bulk_writer.dedupe(rows(), mode)
+            fresh = RowWrite(0, "dup", dict(merged.changes))
+            full = bulk_writer.prepare(fresh, snapshot=True).full
+            assert (merged.full or bulk_writer._full_row(merged)) == full
+            assert bulk_writer._snapshot(merged, full) == bulk_writer._snapshot(fresh, full)
+            assert "second" in bulk_writer._snapshot(merged, full)
 
 
 # --- whole jobs, run by workers on a database of their own -----------------------------------

@@ -46,7 +46,9 @@ class RowWrite:
     inserted: bool = False
     created_at: int = 0  # used if the row creates a customer (see `write_chunk`)
     merged_rows: list[int] = field(default_factory=list)
-    full: list[Any] | None = None  # its `_full_row`, kept when it was inserted whole
+    full: list[Any] | None = None  # its `_full_row`, built ahead (`prepare`) or when inserted
+    # Its event snapshot but for the id and timestamps (`_middle`), when built ahead.
+    middle: str | None = None
 
 
 def _random_tails(n: int) -> list[str]:
@@ -89,20 +91,23 @@ def dedupe(rows: list[RowWrite], mode: str) -> list[RowWrite]:
         if mode == MERGE_METADATA:
             first.changes["metadata"] = {**first.changes["metadata"], **row.changes["metadata"]}
         elif mode == REPLACE:
-            first.changes = row.changes
+            first.changes, first.full, first.middle = row.changes, row.full, row.middle
+            first.merged_rows.append(row.row_no)
+            continue
         else:
             keys = first.changes.get("address_keys", 0) if row.changes.get("address_set") else 0
             first.changes.update(row.changes)
             if "address_keys" in row.changes:  # the address keys of both rows (see wire.py)
                 first.changes["address_keys"] = row.changes["address_keys"] | keys
+        first.full = first.middle = None  # merged: built again from the merged changes
         first.merged_rows.append(row.row_no)
     return out
 
 
 _WITH_DEFAULTS = tuple((column, _DEFAULTS.get(column)) for column in WRITABLE)
 _METADATA_AT = WRITABLE.index("metadata")
-_SNAPSHOT_KEYS = ("id", "source_id", *WRITABLE, "created_at", "updated_at")
-assert sorted(_SNAPSHOT_KEYS) == sorted(CUSTOMER_COLUMNS)
+_MIDDLE_KEYS = ("source_id", *WRITABLE)
+assert sorted(("id", *_MIDDLE_KEYS, "created_at", "updated_at")) == sorted(CUSTOMER_COLUMNS)
 _encode = msgspec.json.encode
 
 
@@ -114,12 +119,30 @@ def _full_row(row: RowWrite) -> list[Any]:
     return values
 
 
+def prepare(row: RowWrite, *, snapshot: bool) -> RowWrite:
+    """Build ahead — on the thread that converts a chunk's rows, off the chunk's transaction —
+    what inserting the row whole needs: its `_full_row` and, when new customers' events are
+    built from their values (`snapshot`), their snapshot's `_middle`."""
+    row.full = _full_row(row)
+    if snapshot:
+        row.middle = _middle(row, row.full)
+    return row
+
+
+def _middle(row: RowWrite, full: list[Any]) -> str:
+    """The snapshot's members from `source_id` through the WRITABLE columns (JSON text
+    without its braces): all but the id and the timestamps, which `write_chunk` assigns."""
+    values = [row.source_id, *full]
+    values[1 + _METADATA_AT] = msgspec.Raw(full[_METADATA_AT].encode())
+    return _encode(dict(zip(_MIDDLE_KEYS, values, strict=True)))[1:-1].decode()
+
+
 def _snapshot(row: RowWrite, full: list[Any]) -> str:
     """A new customer's event snapshot (the JSON of its columns, as the event log reads them
-    back from the row: see db.dialect.customer_snapshot_sql), from its `_full_row`."""
-    values = [row.customer_id, row.source_id, *full, row.created_at, None]
-    values[2 + _METADATA_AT] = msgspec.Raw(full[_METADATA_AT].encode())
-    return _encode(dict(zip(_SNAPSHOT_KEYS, values, strict=True))).decode()
+    back from the row: see db.dialect.customer_snapshot_sql), from its `_full_row`. (Customer
+    ids are letters, digits and `_`: no escaping.)"""
+    middle = row.middle if row.middle is not None else _middle(row, full)
+    return f'{{"id":"{row.customer_id}",{middle},"created_at":{row.created_at},"updated_at":null}}'
 
 
 def _lock_order(row: RowWrite) -> tuple[bool, str]:
@@ -172,9 +195,8 @@ async def _upsert_staged(
     records = []
     for index, row in enumerate(rows):
         group = groups.setdefault(_set_columns(row, mode), len(groups))
-        records.append(
-            (index, group, row.customer_id, row.source_id, *_full_row(row), row.created_at)
-        )
+        full = row.full or _full_row(row)
+        records.append((index, group, row.customer_id, row.source_id, *full, row.created_at))
     written = await bulk_repository.upsert_staged(
         conn,
         project_id=project_id,
@@ -210,7 +232,7 @@ async def _copy_if_all_new(conn: Conn, *, project_id: str, rows: list[RowWrite])
         return False
     records = []
     for row in rows:
-        row.full = full = _full_row(row)
+        row.full = full = row.full or _full_row(row)
         records.append((row.customer_id, row.source_id, *full, row.created_at))
     if not await bulk_repository.copy_new(conn, project_id=project_id, records=records):
         return False
@@ -233,7 +255,7 @@ async def _look_up_then_write(
     ):
         new_rows = []
         for row in rows:
-            row.full = full = _full_row(row)
+            row.full = full = row.full or _full_row(row)
             new_rows.append([row.customer_id, row.source_id, *full, row.created_at])
         if await bulk_repository.insert_new(conn, project_id=project_id, rows=new_rows):
             for row in rows:
@@ -251,7 +273,8 @@ async def _look_up_then_write(
         found = existing.get(row.source_id) if row.source_id is not None else None
         if found is None:
             row.inserted = True
-            inserts.append([row.customer_id, row.source_id, *_full_row(row), row.created_at])
+            full = row.full or _full_row(row)
+            inserts.append([row.customer_id, row.source_id, *full, row.created_at])
             continue
         row.customer_id = found[0]
         set_columns = _set_columns(row, mode)

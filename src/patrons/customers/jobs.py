@@ -26,7 +26,8 @@ from patrons.customers import bulk_writer, checks, importer
 from patrons.customers.bulk_writer import MERGE_METADATA, PATCH, REPLACE, RowWrite
 from patrons.customers.schemas import CustomerUpdate
 from patrons.customers.service import column_changes
-from patrons.db.database import Conn
+from patrons.db import dialect
+from patrons.db.database import Conn, Database
 from patrons.db.savepoint import refuses_row, savepoint
 
 IMPORT_CSV = "CUSTOMERS.IMPORT_CSV"
@@ -119,15 +120,25 @@ class ImportCsv(CustomerJob):
     as_csv = True
     mode = REPLACE
 
+    # Whether new customers' event snapshots are built from their values (where the database
+    # has COPY: see bulk_writer.record_written); then `convert` encodes most of each row's.
+    snapshots = False
+
     def prepare(self, header: Any) -> importer.Mapping:
         return importer.map_header(header)
 
+    async def read_chunk(self, db: Database, job: Job, *, max_rows: int) -> Chunk[list[RowWrite]]:
+        self.snapshots = not dialect.one_writer_at_a_time(db.kind)  # one database per process
+        return await super().read_chunk(db, job, max_rows=max_rows)
+
     def convert(self, context: importer.Mapping, raw: Any, row_no: int) -> RowWrite | Failure:
+        """On the converting thread: a CSV row replaces the customer whole, so what inserting
+        it whole needs is built here, off the chunk's transaction (bulk_writer.prepare)."""
         result = limits.cells_problem(raw) or importer.to_row_write(context, raw, row_no)
         if isinstance(result, RowWrite):
             result = checks.problem(result.changes, source_id=result.source_id) or result
         if isinstance(result, RowWrite):
-            return result
+            return bulk_writer.prepare(result, snapshot=self.snapshots)
         return Failure(row_no, _csv_source(context, raw), result)
 
     def result(self, totals: Totals, failures: list[Failure], *, now: int) -> dict[str, Any]:
