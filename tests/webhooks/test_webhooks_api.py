@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Backend, Project, Server, new_project, start_server
+from tests.conftest import Backend, Project, Server, make_backend, new_project, start_server
 from tests.helpers import assert_error
 from tests.webhooks.receiver import Receiver
 
@@ -46,6 +46,19 @@ def ok(url: str, *args: str) -> str:
     done = cli(url, *args)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """Databases of this module's own: a dispatcher serves every project of its database, so
+    the session's servers (60 s retry base) would otherwise claim these tests' deliveries."""
+    made, drop = make_backend(request.param, tmp_path_factory.mktemp(request.param))
+    try:
+        yield made
+    finally:
+        drop()
 
 
 @pytest.fixture(scope="module")
