@@ -158,6 +158,43 @@ class TestAChunkThatLooksAllNew:
         assert (again["id"], again["name"]) == (old.customer_id, "new")
 
 
+class TestSqliteInsertFromJson:
+    async def test_values_keep_their_types_and_text_with_a_nul_is_bound(
+        self, conn: Conn, tenant: Credentials
+    ) -> None:
+        """SQLite inserts new customers from one JSON array (bulk_repository.insert_many):
+        what comes back is what was written; text with a NUL (which JSON functions cut) is
+        bound as parameters. (PostgreSQL COPYs them.)"""
+        if kind_of(conn) != "sqlite":
+            pytest.skip("the JSON insert is SQLite's")
+        names = {"j-1": 'quote " back \\ snow \u2603', "j-2": "1.50", "j-3": None}
+        for source_id, name in names.items():
+            await bulk_writer.write_chunk(
+                conn,
+                project_id=tenant.project_id,
+                rows=[RowWrite(1, source_id, {"name": name, "metadata": {"n": 1, "s": "x"}})],
+                mode=PATCH,
+                now=NOW,
+            )
+        await bulk_writer.write_chunk(
+            conn,
+            project_id=tenant.project_id,
+            rows=[RowWrite(1, "j-nul", {"name": "a\x00b"})],
+            mode=PATCH,
+            now=NOW,
+        )
+        for source_id, name in {**names, "j-nul": "a\x00b"}.items():
+            row = await conn.fetchrow(
+                "SELECT name, metadata, address_set, typeof(created_at) AS t FROM customer"
+                " WHERE project_id = $1 AND source_id = $2",
+                tenant.project_id,
+                source_id,
+            )
+            assert row is not None
+            assert row["name"] == name
+            assert row["t"] == "integer"
+
+
 class TestRowsBuiltAhead:
     def test_a_merged_row_carries_the_values_of_its_merge(self) -> None:
         """`prepare`d rows (CSV: built on the converting thread) that repeat a source_id: the

@@ -5,8 +5,10 @@ Two paths, chosen by bulk_writer through `db.dialect.one_writer_at_a_time`:
   into `customer` (a source_id inserted meanwhile by another writer rolls that back); else COPY
   it into a temp staging table shaped like `customer`, then one `INSERT … SELECT … ON
   CONFLICT` per set of changed columns;
-- one writer at a time (SQLite): look the chunk's source_ids up, then `executemany` the
-  inserts and the updates.
+- one writer at a time (SQLite): when none of a sample of the chunk's source_ids exists,
+  insert it as all new (a source_id existing after all rolls that back); else look the
+  source_ids up, then insert the new rows (one statement over a JSON array) and
+  `executemany` the updates.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 from patrons.customers.repository import assignment
 from patrons.db import dialect
@@ -28,6 +32,7 @@ WRITABLE = tuple(
 _COLUMNS = ", ".join(WRITABLE)
 _LOOKUP_BATCH = 500  # source_ids per lookup, well under SQLite's parameter limit
 _UNIQUE_VIOLATION = "23505"
+_encode = msgspec.json.encode
 
 
 # --- concurrent writers: new rows straight in, or stage, then upsert ----------------------------
@@ -135,13 +140,31 @@ async def find_by_source_ids(
 
 
 async def insert_many(conn: Conn, *, project_id: str, rows: Sequence[Sequence[Any]]) -> None:
-    """New customers, each `(id, source_id, *WRITABLE, created_at)`."""
+    """New customers, each `(id, source_id, *WRITABLE, created_at)`.
+
+    One statement over the rows as one JSON array, not an `executemany`: sqlite3 takes the
+    GIL back for every row of an executemany, and while the worker's other thread converts
+    the next chunk (pure Python) each take waited up to a switch interval — the insert then
+    crawled (14x slower in a micro-benchmark) instead of overlapping the conversion; the one
+    statement runs without the GIL throughout. Text holding a NUL, which SQLite's JSON
+    functions cut, is bound as parameters instead."""
+    payload = _encode(rows).decode()
+    if "\\u0000" not in payload:
+        await conn.execute(_INSERT_FROM_JSON, project_id, payload)
+        return
     marks = ", ".join(f"${i}" for i in range(1, len(WRITABLE) + 5))
     await conn.executemany(
         f"INSERT INTO customer (project_id, id, source_id, {_COLUMNS}, created_at)"
         f" VALUES ({marks})",
         [(project_id, *row) for row in rows],
     )
+
+
+_INSERT_FROM_JSON = (
+    f"INSERT INTO customer (project_id, id, source_id, {_COLUMNS}, created_at) SELECT $1, "
+    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(WRITABLE) + 3))
+    + " FROM json_each($2)"
+)
 
 
 async def insert_new(conn: Conn, *, project_id: str, rows: Sequence[Sequence[Any]]) -> bool:
