@@ -86,9 +86,7 @@ def _block_id_sql(kind: str, *, prefix: str, first: str) -> str:
     (first + row number) modulo the counter span, the rows numbered in customer id order."""
     number = "row_number() OVER (ORDER BY id) - 1"
     counter = f"(CAST({first} AS BIGINT) + {number}) % {EVENT_COUNTER_SPAN}"
-    if kind == dialect.POSTGRESQL:
-        return f"CAST({prefix} AS TEXT) || lpad(to_hex({counter}), 6, '0')"
-    return f"CAST({prefix} AS TEXT) || printf('%06x', {counter})"
+    return f"CAST({prefix} AS TEXT) || {dialect.hex_sql(kind, counter, 6)}"
 
 
 async def copy_events(conn: Any, *, project_id: str, events: Sequence[Sequence[Any]]) -> None:

@@ -75,6 +75,13 @@ def random_hex_sql(kind: str, chars: int) -> str:
     return f"substr(lower(hex(randomblob({(chars + 1) // 2}))), 1, {chars})"
 
 
+def hex_sql(kind: str, expression: str, width: int) -> str:
+    """A non-negative integer expression as lowercase hex, zero-padded to `width` digits."""
+    if kind == POSTGRESQL:
+        return f"lpad(to_hex({expression}), {width}, '0')"
+    return f"printf('%0{width}x', {expression})"
+
+
 def in_list_sql(kind: str, placeholder: str) -> str:
     """`column IN <this>` for one parameter holding a list of strings (a JSON text on SQLite)."""
     if kind == POSTGRESQL:
