@@ -32,36 +32,16 @@ from typing import Any
 
 import httpx
 
-from import_csv import HOST, Proc, Scratch, code_version, free_port, wait_ready, write_csv
-
-
-class Probe(threading.Thread):
-    """Back-to-back GET /health and GET-by-id; every sample is (phase, path, seconds)."""
-
-    def __init__(self, base: str, headers: dict[str, str], customer_id: str) -> None:
-        super().__init__(daemon=True)
-        self.base, self.headers, self.customer_id = base, headers, customer_id
-        self.phase = "idle"
-        self.samples: list[tuple[str, str, float]] = []
-        self.errors = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        paths = (("health", "/health"), ("get", f"/v1/customers/{self.customer_id}"))
-        with httpx.Client(base_url=self.base, headers=self.headers, timeout=60) as client:
-            while not self.done.is_set():
-                for name, path in paths:
-                    phase = self.phase
-                    t0 = time.perf_counter()
-                    try:
-                        ok = client.get(path).status_code == 200
-                    except httpx.HTTPError:
-                        ok = False
-                    elapsed = time.perf_counter() - t0
-                    if not ok:
-                        self.errors += 1
-                    if phase == self.phase:  # a sample that straddles phases is dropped
-                        self.samples.append((phase, name, elapsed))
+from import_csv import (
+    HOST,
+    Probe,
+    Proc,
+    Scratch,
+    code_version,
+    free_port,
+    wait_ready,
+    write_csv,
+)
 
 
 class WalWatch(threading.Thread):
@@ -115,7 +95,7 @@ def run(args: argparse.Namespace, kind: str, csv_path: Path) -> dict[str, Any]:
         with httpx.Client(base_url=base, headers=headers, timeout=None) as client:
             wait_ready(client, api)
             seed = client.post("/v1/customers", json={"source_id": "probe", "name": "Probe"})
-            probe = Probe(base, headers, seed.json()["id"])
+            probe = Probe(base, headers, seed.json()["id"], 0)  # 0: back to back
             walwatch = WalWatch(wal)
             walwatch.start()
             probe.start()
