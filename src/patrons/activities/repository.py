@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from patrons.core.ids import EVENT_COUNTER_SPAN
-from patrons.db import dialect
+from patrons.db import dialect, erase
 from patrons.db.database import DB, Conn, Row, kind_of
 
 COLUMNS = "id, customer_id, type, category, group_id, snapshot, extra, event_source, created_at"
@@ -183,14 +183,9 @@ async def count(
 
 async def erase_customers(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> int:
     """Delete every event of these customers (their snapshots hold the person); the count."""
-    kind = kind_of(conn)
-    rows = await conn.fetch(
-        "DELETE FROM customer_event WHERE project_id = $1"
-        f" AND customer_id IN {dialect.in_list_sql(kind, '$2')} RETURNING id",
-        project_id,
-        dialect.list_param(kind, list(customer_ids)),
+    return await erase.delete_customer_rows(
+        conn, project_id=project_id, table="customer_event", customer_ids=customer_ids
     )
-    return len(rows)
 
 
 async def extras_mentioning(conn: Conn, *, project_id: str, needle: str) -> list[Row]:

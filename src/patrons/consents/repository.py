@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from patrons.consents.schemas import UNSUBSCRIBED
-from patrons.db import dialect
-from patrons.db.database import Conn, Database, Row, kind_of
+from patrons.db import erase
+from patrons.db.database import Conn, Database, Row
 
 DB = Database | Conn
 
@@ -87,11 +87,6 @@ async def count_definitions(db: DB, *, project_id: str) -> int:
 
 async def erase_customers(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> int:
     """Permanent deletion: every consent row of these customers; the count."""
-    kind = kind_of(conn)
-    rows = await conn.fetch(
-        "DELETE FROM customer_consent WHERE project_id = $1"
-        f" AND customer_id IN {dialect.in_list_sql(kind, '$2')} RETURNING consent_id",
-        project_id,
-        dialect.list_param(kind, list(customer_ids)),
+    return await erase.delete_customer_rows(
+        conn, project_id=project_id, table="customer_consent", customer_ids=customer_ids
     )
-    return len(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from patrons.db import dialect
+from patrons.db import dialect, erase
 from patrons.db.database import DB, Conn, Row, kind_of
 
 COLUMNS = "id, name, type, filter, created_at, updated_at"
@@ -164,11 +164,6 @@ async def drop_customer(conn: Conn, *, project_id: str, customer_id: str) -> Non
 
 async def erase_customers(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> int:
     """Permanent deletion: drop every stored membership of these customers; the count."""
-    kind = kind_of(conn)
-    rows = await conn.fetch(
-        "DELETE FROM segment_member WHERE project_id = $1"
-        f" AND customer_id IN {dialect.in_list_sql(kind, '$2')} RETURNING segment_id",
-        project_id,
-        dialect.list_param(kind, list(customer_ids)),
+    return await erase.delete_customer_rows(
+        conn, project_id=project_id, table="segment_member", customer_ids=customer_ids
     )
-    return len(rows)

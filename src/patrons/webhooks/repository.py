@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from patrons.db import dialect
+from patrons.db import dialect, erase
 from patrons.db.database import DB, Conn, Row, kind_of
 
 WEBHOOK_COLUMNS = "id, target_url, events, active, created_at, updated_at"
@@ -365,21 +365,12 @@ async def deliveries(db: DB, *, project_id: str, webhook_id: str | None, limit: 
 
 async def erase_customers(conn: Conn, *, project_id: str, customer_ids: Sequence[str]) -> int:
     """The person's outbox rows and deliveries (their bodies hold the customer); the count."""
-    kind = kind_of(conn)
-    ids = dialect.list_param(kind, list(customer_ids))
-    await conn.execute(
-        "DELETE FROM webhook_outbox WHERE project_id = $1"
-        f" AND customer_id IN {dialect.in_list_sql(kind, '$2')}",
-        project_id,
-        ids,
+    await erase.delete_customer_rows(
+        conn, project_id=project_id, table="webhook_outbox", customer_ids=customer_ids
     )
-    rows = await conn.fetch(
-        "DELETE FROM webhook_delivery WHERE project_id = $1"
-        f" AND customer_id IN {dialect.in_list_sql(kind, '$2')} RETURNING id",
-        project_id,
-        ids,
+    return await erase.delete_customer_rows(
+        conn, project_id=project_id, table="webhook_delivery", customer_ids=customer_ids
     )
-    return len(rows)
 
 
 async def bodies_mentioning(conn: Conn, *, project_id: str, needle: str) -> list[Row]:
