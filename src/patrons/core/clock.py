@@ -14,6 +14,12 @@ def now_ms() -> int:
 
 
 _DAYS: dict[int, str] = {}
+# Every minute of a day as `HH:MM:`, every second as `SS.`, every millisecond as `mmmZ`: a
+# timestamp is then lookups and one concatenation instead of five formatted numbers (a list
+# page of 100 customers formats 200 of them).
+_MINUTES = [f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440)]
+_SECONDS = [f"{s:02d}." for s in range(60)]
+_MILLIS = [f"{m:03d}Z" for m in range(1000)]
 
 
 def format_ms(ms: int) -> str:
@@ -26,8 +32,7 @@ def format_ms(ms: int) -> str:
         prefix = _DAYS[day] = f"{_EPOCH + timedelta(days=day):%Y-%m-%d}T"
     seconds, milli = divmod(rest, 1000)
     minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
+    return prefix + _MINUTES[minutes] + _SECONDS[second] + _MILLIS[milli]
 
 
 def parse_datetime_ms(value: str) -> int:

@@ -26,6 +26,29 @@ def customer_id() -> str:
     return "cust_" + _alnum(24)
 
 
+# Base 62 in byte order (digits < upper < lower), so ids compare as their numbers do.
+_SORTABLE = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def ordered_customer_id(created_at: int, tail: str | None = None) -> str:
+    """A customer id of the usual shape (`cust_` + 24 letters and digits) that starts with its
+    `created_at` millisecond (7 base-62 characters, until the year 2081), then 17 random hex
+    characters (68 bits: ids need only be unique within a project, where the millisecond
+    prefix already separates most of them); `tail` when the caller drew them in a batch.
+
+    New keys then land at the right edge of the indexes keyed by customer id (the customer's
+    primary key, the event log's by-customer index) instead of on a random page each: on
+    SQLite a create's commit writes fewer pages, and a bulk chunk's far fewer.
+    """
+    chars = []
+    value = created_at
+    for _ in range(7):
+        value, index = divmod(value, 62)
+        chars.append(_SORTABLE[index])
+    chars.reverse()
+    return "cust_" + "".join(chars) + (tail if tail is not None else os.urandom(9).hex()[:17])
+
+
 def project_id() -> str:
     return "proj_" + _alnum(24)
 

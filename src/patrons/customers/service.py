@@ -159,7 +159,12 @@ def _upsert_write(body: CustomerCreate, now: int) -> _Write:
             "update", changes={**changes, "updated_at": now}, target=body.id, missing=body.id
         )
     source_id = body.source_id if isinstance(body.source_id, str) and body.source_id else None
-    values = {"id": ids.customer_id(), "source_id": source_id, **changes, "created_at": now}
+    values = {
+        "id": ids.ordered_customer_id(now),
+        "source_id": source_id,
+        **changes,
+        "created_at": now,
+    }
     if source_id is None:
         return _Write("insert", values=values)
     return _Write("upsert", values=values, changes={**changes, "updated_at": now})
