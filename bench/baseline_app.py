@@ -178,51 +178,34 @@ async def _lifespan(db: Pg | Lite, receive: Any, send: Any) -> None:
             return
 
 
-def create_app() -> Any:
-    url = os.environ["BENCH_DATABASE_URL"]
-    project_id = os.environ["BENCH_PROJECT_ID"]
-    db: Pg | Lite
-    if dialect.kind_of(url) == dialect.SQLITE:
-        db = Lite(dialect.sqlite_path(url))
-    else:
-        db = Pg(url, Settings.from_env())
+class Queries:
+    """What both front ends run per request: the SQL Patrons runs, on the chosen driver, and
+    the answer as plain data (a row dict, or the list body) for the front end to encode."""
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(db, receive, send)
-            return
-        path: str = scope["path"]
-        method = scope["method"]
-        if not path.startswith(PREFIX):
-            await _respond(send, 404, b'{"code":404}')
-            return
-        rest = path[len(PREFIX) :]
-        if rest in ("", "/"):
-            if method == "POST":
-                await _create(receive, send)
-            else:
-                await _list(scope, send)
-            return
-        ref = unquote(rest[1:])
-        if method == "PUT":
-            body = decode(await _body(receive))
-            metadata = encode(body.get("metadata") or {}).decode()
-            row = await db.write(UPDATE_SQL, project_id, ref, body.get("name"), metadata, now_ms())
+    def __init__(self) -> None:
+        url = os.environ["BENCH_DATABASE_URL"]
+        self.project_id = os.environ["BENCH_PROJECT_ID"]
+        self.db: Pg | Lite
+        if dialect.kind_of(url) == dialect.SQLITE:
+            self.db = Lite(dialect.sqlite_path(url))
         else:
-            row = await db.one(
-                GET_SQL if ref.startswith("cust_") else BY_SOURCE_SQL, project_id, ref
-            )
-        if row is None:
-            await _respond(send, 404, b'{"code":404}')
-            return
-        await _respond(send, 200, encode(row))
+            self.db = Pg(url, Settings.from_env())
 
-    async def _create(receive: Any, send: Any) -> None:
-        body = decode(await _body(receive))
+    async def get(self, ref: str) -> dict[str, Any] | None:
+        sql = GET_SQL if ref.startswith("cust_") else BY_SOURCE_SQL
+        return await self.db.one(sql, self.project_id, ref)
+
+    async def put(self, ref: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        metadata = encode(body.get("metadata") or {}).decode()
+        return await self.db.write(
+            UPDATE_SQL, self.project_id, ref, body.get("name"), metadata, now_ms()
+        )
+
+    async def create(self, body: dict[str, Any]) -> dict[str, Any] | None:
         address = body.get("address") or {}
-        row = await db.write(
+        return await self.db.write(
             INSERT_SQL,
-            project_id,
+            self.project_id,
             customer_id(),
             body.get("source_id"),
             body.get("name"),
@@ -233,28 +216,103 @@ def create_app() -> Any:
             encode(body.get("metadata") or {}).decode(),
             now_ms(),
         )
-        await _respond(send, 200, encode(row))
 
-    async def _list(scope: dict[str, Any], send: Any) -> None:
-        params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+    async def page(self, params: dict[str, str]) -> dict[str, Any]:
         limit = int(params.get("limit") or 10)
-        args: list[Any] = [project_id]
+        args: list[Any] = [self.project_id]
         cursor = ""
         if params.get("starting_after"):
             args.append(parse_datetime_ms(params["starting_after"]))
             cursor = " AND created_at < $2"
-        rows = await db.many(PAGE_SQL.format(cursor=cursor, limit=limit + 1), *args)
+        rows = await self.db.many(PAGE_SQL.format(cursor=cursor, limit=limit + 1), *args)
         # The `total`: Patrons' own counter query (its SQL follows the schema).
-        total = await repository.live_count(db, project_id=project_id)  # type: ignore[arg-type]
-        body = {
+        total = await repository.live_count(self.db, project_id=self.project_id)  # type: ignore[arg-type]
+        return {
             "object": "list",
             "customers": rows[:limit],
             "total": total,
             "has_more": len(rows) > limit,
         }
-        await _respond(send, 200, encode(body))
+
+
+def create_app() -> Any:
+    """The raw ASGI front end (the default baseline)."""
+    q = Queries()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(q.db, receive, send)
+            return
+        path: str = scope["path"]
+        method = scope["method"]
+        if not path.startswith(PREFIX):
+            await _respond(send, 404, b'{"code":404}')
+            return
+        rest = path[len(PREFIX) :]
+        if rest in ("", "/"):
+            if method == "POST":
+                await _respond(send, 200, encode(await q.create(decode(await _body(receive)))))
+            else:
+                params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+                await _respond(send, 200, encode(await q.page(params)))
+            return
+        ref = unquote(rest[1:])
+        if method == "PUT":
+            row = await q.put(ref, decode(await _body(receive)))
+        else:
+            row = await q.get(ref)
+        if row is None:
+            await _respond(send, 404, b'{"code":404}')
+            return
+        await _respond(send, 200, encode(row))
 
     return app
+
+
+def create_starlette_app() -> Any:
+    """The baseline issue #16 was measured against: Starlette routes answering with orjson,
+    on the same queries (`pip install starlette orjson`; bench/run.py --baseline starlette)."""
+    import contextlib
+
+    import orjson
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    q = Queries()
+
+    def answer(data: Any) -> Response:
+        if data is None:
+            return Response(b'{"code":404}', status_code=404, media_type="application/json")
+        return Response(orjson.dumps(data), media_type="application/json")
+
+    async def collection(request: Request) -> Response:
+        if request.method == "POST":
+            return answer(await q.create(orjson.loads(await request.body())))
+        return answer(await q.page(dict(request.query_params)))
+
+    async def one(request: Request) -> Response:
+        ref = request.path_params["ref"]
+        if request.method == "PUT":
+            return answer(await q.put(ref, orjson.loads(await request.body())))
+        return answer(await q.get(ref))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        await q.db.open()
+        try:
+            yield
+        finally:
+            await q.db.close()
+
+    return Starlette(
+        routes=[
+            Route(PREFIX, collection, methods=["GET", "POST"]),
+            Route(PREFIX + "/{ref}", one, methods=["GET", "PUT"]),
+        ],
+        lifespan=lifespan,
+    )
 
 
 def main() -> None:
@@ -264,6 +322,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument(
+        "--style",
+        choices=("raw", "starlette"),
+        default="raw",
+        help="raw ASGI + msgspec (default), or Starlette + orjson (issue #16's baseline)",
+    )
     args = parser.parse_args()
     # granian imports the target in its worker process: make this folder importable there.
     here = str(Path(__file__).resolve().parent)
@@ -271,7 +335,7 @@ def main() -> None:
     sys.path.insert(0, here)
     # The same Granian settings as `patrons serve`.
     Granian(
-        "baseline_app:create_app",
+        "baseline_app:create_app" if args.style == "raw" else "baseline_app:create_starlette_app",
         factory=True,
         address=args.host,
         port=args.port,

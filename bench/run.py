@@ -113,6 +113,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="extra environment for the Patrons server, e.g. PATRONS_ACCESS_LOG=0 (repeatable)",
     )
+    p.add_argument(
+        "--baseline",
+        choices=("raw", "starlette"),
+        default="raw",
+        help="the baseline's front end: raw ASGI + msgspec (default, the least a server can do),"
+        " or Starlette + orjson (the baseline issue #16 was measured against; needs"
+        " `pip install starlette orjson`)",
+    )
     p.add_argument("--no-save", action="store_true", help="don't write bench/results/*.json")
     args = p.parse_args(argv)
     for item in args.patrons_env:
@@ -254,7 +262,7 @@ class DbBench:
         else:
             env["BENCH_DATABASE_URL"] = self.data.url
             env["BENCH_PROJECT_ID"] = self.data.project_id
-            argv = [sys.executable, str(HERE / "baseline_app.py")]
+            argv = [sys.executable, str(HERE / "baseline_app.py"), "--style", self.args.baseline]
         server = Server(name, argv, env, self.work / f"{self.kind}-{name}.log")
         server.wait_ready("/v1/customers/" + self.data.ids[0], self.headers)
         return server
@@ -411,6 +419,12 @@ def render(reports: list[DbReport], args: argparse.Namespace) -> str:
         + (f", median of {args.rounds} alternating rounds" if args.rounds > 1 else ""),
         f"{platform.node()} · {cpus} CPUs shared by wrk, the server and the database · "
         f"Python {platform.python_version()}",
+        "baseline: "
+        + (
+            "Starlette + orjson on the same SQL (issue #16's)"
+            if args.baseline == "starlette"
+            else "raw ASGI + msgspec on the same SQL"
+        ),
     ]
     for rep in reports:
         base, pat = rep.results.get("baseline", {}), rep.results.get("patrons", {})
@@ -490,6 +504,12 @@ def _save(reports: list[DbReport], args: argparse.Namespace) -> Path:
     return path
 
 
+def _importable(*modules: str) -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if harness.wrk_path() is None:
@@ -497,6 +517,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.profile and pyspy.pyspy_path() is None:
         print("--profile needs py-spy:  .venv/bin/pip install py-spy", file=sys.stderr)
+        return 2
+    if args.baseline == "starlette" and not _importable("starlette", "orjson"):
+        print("--baseline starlette needs: .venv/bin/pip install starlette orjson", file=sys.stderr)
         return 2
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     if "postgresql" in kinds:
