@@ -15,7 +15,9 @@ Patrons' repository runs, on the same driver and the same connection settings:
   app's connection, so the SQL stays Patrons' as the schema evolves).
 
 and answers with the row(s) as JSON encoded by msgspec. What Patrons costs above this is the
-price of its framework and layers.
+price of its framework and layers. `--style starlette` serves the same queries (`Queries`)
+through Starlette routes answering with orjson instead: the baseline issue #16's first table
+was measured against (a framework's routing and responses, not the least possible server).
 
 Environment: BENCH_DATABASE_URL (a Patrons database URL), BENCH_PROJECT_ID (whose customers to
 serve); PATRONS_PG_POOL_MIN/MAX are honoured exactly as Patrons honours them.
