@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -84,6 +85,28 @@ class TestEvents:
         assert new_events[0]["data"]["data"]["customer"]["name"] == "Y"
         wait_done(api, upload_csv(api, "Source_id,Name\nnew,Z\n").json()["async_action_id"])
         assert activity(api, "new")["data"][0]["data"]["data"]["customer"]["name"] == "Z"
+
+    def test_bulk_created_snapshots_render_as_the_customer(self, api) -> None:
+        """Events of customers a bulk job creates (COPYed with their snapshots on PostgreSQL,
+        whose snapshot column keeps the text as written) show the customer's metadata exactly
+        as GET shows it: the same keys in the same order, the same numbers."""
+        csv_text = "Source_id,signup_channel,tier,bb,a\nsnap-csv,web,gold,2,1\n"
+        wait_done(api, upload_csv(api, csv_text).json()["async_action_id"])
+        nested = {"zeta": {"b": 1, "a": [1, {"yy": 2, "x": None}]}, "ok": True, "c": "é"}
+        action = api.post(
+            "/v1/customers/bulk/async",
+            json=[
+                {"source_id": "snap-nested", "metadata": nested},
+                {"source_id": "snap-float", "metadata": {"zz": 1e20, "f": 1.5, "a": -0.0}},
+            ],
+        )
+        wait_done(api, action.json()["async_action_id"])
+        for ref in ("snap-csv", "snap-nested", "snap-float"):
+            shown = api.get(f"/v1/customers/{ref}").json()["metadata"]
+            event = activity(api, ref)["data"][0]
+            assert event["type"] == "customer.created"
+            logged = event["data"]["data"]["customer"]["metadata"]
+            assert json.dumps(logged) == json.dumps(shown), ref  # order and number forms too
 
     def test_unknown_customer_is_404(self, api) -> None:
         body = assert_error(api.get("/v1/customers/nobody/activity"), 404, "not_found")

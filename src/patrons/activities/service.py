@@ -103,7 +103,9 @@ async def record_snapshots(
 ) -> None:
     """`record` for customers whose rows the caller has just written and holds whole (a bulk
     chunk's new customers): `(customer_id, snapshot)` pairs, each snapshot the JSON of the
-    customer's columns exactly as `record` would read them back. The events are COPYed in,
+    customer's columns exactly as `record` would read them back (decoded: the snapshot column
+    keeps the text as written, so nested objects must come with their keys in jsonb's order,
+    as `record`'s snapshots have them — migration 0017). The events are COPYed in,
     without reading the rows again — where the database has COPY (PostgreSQL; the caller
     checks) — and go to the webhook outbox as `record`'s do."""
     if type_ not in EVENT_TYPES:

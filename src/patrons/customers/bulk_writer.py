@@ -131,17 +131,66 @@ def prepare(row: RowWrite, *, snapshot: bool) -> RowWrite:
 
 def _middle(row: RowWrite, full: list[Any]) -> str:
     """The snapshot's members from `source_id` through the WRITABLE columns (JSON text
-    without its braces): all but the id and the timestamps, which `write_chunk` assigns."""
+    without its braces): all but the id and the timestamps, which `write_chunk` assigns.
+    "" when its metadata is not stored as written (see `_snapshot_metadata`)."""
+    metadata = _snapshot_metadata(row.changes.get("metadata") or {}, full[_METADATA_AT])
+    if metadata is None:
+        return ""
     values = [row.source_id, *full]
-    values[1 + _METADATA_AT] = msgspec.Raw(full[_METADATA_AT].encode())
+    values[1 + _METADATA_AT] = msgspec.Raw(metadata.encode())
     return _encode(dict(zip(_MIDDLE_KEYS, values, strict=True)))[1:-1].decode()
 
 
-def _snapshot(row: RowWrite, full: list[Any]) -> str:
+def _jsonb_key(item: tuple[str, Any]) -> tuple[int, bytes]:
+    key = item[0].encode()
+    return len(key), key
+
+
+def _jsonb_ordered(value: Any) -> Any:
+    """`value` with every object's keys in jsonb's order (shorter first, then bytewise);
+    `_UNSAFE` if it holds a float (jsonb keeps a number's own digits, which may not be the
+    ones msgspec writes, e.g. 1e+20)."""
+    if isinstance(value, dict):
+        items = []
+        for key, member in sorted(value.items(), key=_jsonb_key):
+            member = _jsonb_ordered(member)
+            if member is _UNSAFE:
+                return _UNSAFE
+            items.append((key, member))
+        return dict(items)
+    if isinstance(value, list):
+        members = [_jsonb_ordered(member) for member in value]
+        return _UNSAFE if any(m is _UNSAFE for m in members) else members
+    return _UNSAFE if isinstance(value, float) else value
+
+
+_UNSAFE = object()
+
+
+def _snapshot_metadata(metadata: dict[str, Any], encoded: str) -> str | None:
+    """The metadata of a COPYed snapshot: as the event log read it back when snapshots were
+    jsonb (and as a snapshot built in SQL still reads: db.dialect.customer_snapshot_sql), so
+    the wire output does not depend on how the event was written — keys in jsonb's order.
+    None when only jsonb itself could say (a float): the event is then recorded in SQL."""
+    if all(type(value) is str for value in metadata.values()):  # flat (CSV rows)
+        if len(metadata) < 2:
+            return encoded
+        ordered = sorted(metadata.items(), key=_jsonb_key)
+        if list(metadata) == [key for key, _ in ordered]:
+            return encoded
+        return _encode(dict(ordered)).decode()
+    value = _jsonb_ordered(metadata)
+    return None if value is _UNSAFE else _encode(value).decode()
+
+
+def _snapshot(row: RowWrite, full: list[Any]) -> str | None:
     """A new customer's event snapshot (the JSON of its columns, as the event log reads them
-    back from the row: see db.dialect.customer_snapshot_sql), from its `_full_row`. (Customer
-    ids are letters, digits and `_`: no escaping.)"""
+    back from the row: see db.dialect.customer_snapshot_sql), from its `_full_row`; None when
+    it must be built in SQL (see `_middle`). (Customer ids are letters, digits and `_`: no
+    escaping.)"""
     middle = row.middle if row.middle is not None else _middle(row, full)
+    if not middle:
+        return None
     return f'{{"id":"{row.customer_id}",{middle},"created_at":{row.created_at},"updated_at":null}}'
 
 
@@ -312,19 +361,23 @@ async def record_written(
     updated = [row.customer_id for row in rows if not row.inserted]
     written_ids = created + updated
     if created and not dialect.one_writer_at_a_time(kind_of(conn)):
+        snapshots = []
+        created = []  # those whose snapshot is built in SQL after all (see `_snapshot`)
+        for row in rows:
+            if row.inserted:
+                snapshot = _snapshot(row, row.full or _full_row(row))
+                if snapshot is None:
+                    created.append(row.customer_id)
+                else:
+                    snapshots.append((row.customer_id, snapshot))
         await activities.record_snapshots(
             conn,
             project_id=project_id,
-            snapshots=[
-                (row.customer_id, _snapshot(row, row.full or _full_row(row)))
-                for row in rows
-                if row.inserted
-            ],
+            snapshots=snapshots,
             type_="customer.created",
             origin=origin,
             now=now,
         )
-        created = []
     for type_, customer_ids in (("customer.created", created), ("customer.updated", updated)):
         await activities.record(
             conn,

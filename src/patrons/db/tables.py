@@ -2,13 +2,14 @@
 
 Conventions: every table carries `project_id` in its primary key and indexes (tenancy, and a
 distribution column should tenants ever be sharded); timestamps are BIGINT epoch milliseconds;
-JSON is JSONB on PostgreSQL and TEXT on SQLite.
+JSON is JSONB on PostgreSQL and TEXT on SQLite (`JsonText`, the event snapshots: JSON, stored as
+written, on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 
 metadata = sa.MetaData(
     naming_convention={
@@ -20,6 +21,8 @@ metadata = sa.MetaData(
 )
 
 Json = sa.Text().with_variant(JSONB(), "postgresql")
+# Kept as text and never queried inside: not parsed into jsonb on every insert (migration 0017).
+JsonText = sa.Text().with_variant(JSON(), "postgresql")
 Millis = sa.BigInteger
 
 project = sa.Table(
@@ -243,7 +246,7 @@ customer_event = sa.Table(
     sa.Column("campaign_id", sa.String(64), nullable=True),
     sa.Column("campaign_type", sa.String(32), nullable=True),
     sa.Column("group_id", sa.String(64), nullable=True),
-    sa.Column("snapshot", Json, nullable=False),
+    sa.Column("snapshot", JsonText, nullable=False),
     sa.Column("extra", Json, nullable=True),
     sa.Column("event_source", Json, nullable=False),
     sa.Column("created_at", Millis, nullable=False),
