@@ -198,6 +198,56 @@ def _fire(key: str | None, channel: str) -> None:
             loop.call_soon_threadsafe(callback)
 
 
+class _SqliteTransaction:
+    """`SqliteDatabase.transaction()`: the process's writer lock, the file's writer gate,
+    BEGIN IMMEDIATE … COMMIT (ROLLBACK on an exception, or when COMMIT itself fails), then the
+    wake-ups notified inside. A class rather than two nested generator context managers: every
+    single-customer write passes here, and their layers showed in its profile."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.db = db
+
+    async def __aenter__(self) -> Conn:
+        db = self.db
+        await db._lock.acquire()
+        try:
+            await db._gate.acquire()
+            try:
+                db._on_commit.clear()
+                db.raw.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                db._gate.release()
+                raise
+        except BaseException:
+            db._lock.release()
+            raise
+        return db
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        db = self.db
+        try:
+            if exc_type is None:
+                try:
+                    db.raw.execute("COMMIT")
+                except BaseException:
+                    if db.raw.in_transaction:
+                        db.raw.execute("ROLLBACK")
+                    db._on_commit.clear()
+                    raise
+            else:
+                db.raw.execute("ROLLBACK")
+                db._on_commit.clear()
+                return
+        finally:
+            db._gate.release()
+            db._lock.release()
+        notified, db._on_commit = db._on_commit, set()
+        for channel in notified:
+            _fire(db.key, channel)
+
+
 class SqliteDatabase(SqliteConn, Database):
     kind = dialect.SQLITE
 
@@ -219,21 +269,8 @@ class SqliteDatabase(SqliteConn, Database):
             finally:
                 self._gate.release()
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Conn]:
-        async with self._writing():
-            self._on_commit.clear()
-            self.raw.execute("BEGIN IMMEDIATE")
-            try:
-                yield self
-            except BaseException:
-                self.raw.execute("ROLLBACK")
-                self._on_commit.clear()
-                raise
-            self.raw.execute("COMMIT")
-            notified, self._on_commit = self._on_commit, set()
-        for channel in notified:
-            _fire(self.key, channel)
+    def transaction(self) -> _SqliteTransaction:
+        return _SqliteTransaction(self)
 
     @contextlib.asynccontextmanager
     async def rollback_only(self) -> AsyncIterator[Conn]:
