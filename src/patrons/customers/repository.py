@@ -67,13 +67,8 @@ def _also(also: str, webhook: str = "") -> str:
 async def insert(
     conn: Conn, *, project_id: str, values: dict[str, Any], also: str = "", webhook: str = ""
 ) -> Row:
-    names = ["project_id", *values]
-    marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
     return await conn.fetchrow(
-        f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks})"
-        f" RETURNING {COLUMNS}{_also(also, webhook)}",
-        project_id,
-        *values.values(),
+        _insert_sql(tuple(values), also, webhook), project_id, *values.values()
     )
 
 
@@ -90,18 +85,11 @@ async def upsert_by_source_id(
 
     A fresh row comes back with `updated_at` NULL; an updated one with it set.
     """
-    names = ["project_id", *values]
-    marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
-    args: list[Any] = [project_id, *values.values()]
-    sets = []
-    for column, value in changes.items():
-        args.append(value)
-        sets.append(assignment(column, f"${len(args)}"))
     return await conn.fetchrow(
-        f"INSERT INTO customer ({', '.join(names)}) VALUES ({marks})"
-        f" ON CONFLICT (project_id, source_id) DO UPDATE SET {', '.join(sets)}"
-        f" RETURNING {COLUMNS}{_also(also, webhook)}",
-        *args,
+        _upsert_sql(tuple(values), tuple(changes), also, webhook),
+        project_id,
+        *values.values(),
+        *changes.values(),
     )
 
 
@@ -117,15 +105,39 @@ async def update(
 ) -> Row | None:
     """Apply `changes` to the live customer whose `by` (id, source_id, or ref: an id naming
     a live customer, else a source_id) is `target`."""
-    args: list[Any] = [project_id, target]
-    sets = []
-    for column, value in changes.items():
-        args.append(value)
-        sets.append(assignment(column, f"${len(args)}"))
     return await conn.fetchrow(
-        f"UPDATE customer SET {', '.join(sets)} WHERE project_id = $1 AND {_target_sql(by, '$2')}"
-        f" RETURNING {COLUMNS}{_also(also, webhook)}",
-        *args,
+        _update_sql(tuple(changes), by, also, webhook), project_id, target, *changes.values()
+    )
+
+
+# The statements' text per set of column names (built once each: a create or update is
+# otherwise mostly string building in Python before the database sees it).
+@lru_cache(maxsize=256)
+def _insert_sql(names: tuple[str, ...], also: str, webhook: str) -> str:
+    columns = ", ".join(("project_id", *names))
+    marks = ", ".join(f"${i}" for i in range(1, len(names) + 2))
+    return f"INSERT INTO customer ({columns}) VALUES ({marks}) RETURNING {COLUMNS}" + _also(
+        also, webhook
+    )
+
+
+@lru_cache(maxsize=256)
+def _upsert_sql(names: tuple[str, ...], changed: tuple[str, ...], also: str, webhook: str) -> str:
+    first = len(names) + 2  # after project_id and the values
+    sets = ", ".join(assignment(c, f"${first + i}") for i, c in enumerate(changed))
+    insert = _insert_sql(names, "", "").split(" RETURNING ", 1)[0]
+    return (
+        f"{insert} ON CONFLICT (project_id, source_id) DO UPDATE SET {sets}"
+        f" RETURNING {COLUMNS}{_also(also, webhook)}"
+    )
+
+
+@lru_cache(maxsize=256)
+def _update_sql(changed: tuple[str, ...], by: str, also: str, webhook: str) -> str:
+    sets = ", ".join(assignment(c, f"${3 + i}") for i, c in enumerate(changed))
+    return (
+        f"UPDATE customer SET {sets} WHERE project_id = $1 AND {_target_sql(by, '$2')}"
+        f" RETURNING {COLUMNS}{_also(also, webhook)}"
     )
 
 
