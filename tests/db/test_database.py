@@ -63,3 +63,52 @@ class TestRollbackOnly:
         finally:
             async with db.transaction() as conn:
                 await conn.execute("DELETE FROM project WHERE id = $1", "proj_rollback_probe3")
+
+
+class TestTransaction:
+    async def test_an_error_inside_rolls_back_and_frees_the_writer(self, db: Database) -> None:
+        async def insert_then_fail() -> None:
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO project (id, name, is_default, created_at)"
+                    " VALUES ($1, $2, $3, $4)",
+                    "proj_rollback_probe4",
+                    "rollback-probe-4",
+                    False,
+                    1,
+                )
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await insert_then_fail()
+        assert await project_names(db) == []
+        async with db.transaction() as conn:  # the writer lock and gate were released
+            assert await conn.fetchval("SELECT 1") == 1
+
+    async def test_a_commit_that_fails_rolls_back_and_frees_the_writer(self, db: Database) -> None:
+        """SQLite checks deferred foreign keys at COMMIT: that COMMIT fails, and the
+        transaction must not stay open on the one connection every request shares."""
+        if db.kind != "sqlite":
+            pytest.skip("SQLite's one shared connection; asyncpg's transaction handles its own")
+        await db.execute("CREATE TEMP TABLE probe_parent (id TEXT PRIMARY KEY)")
+        await db.execute(
+            "CREATE TEMP TABLE probe_child (parent TEXT"
+            " REFERENCES probe_parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        try:
+
+            async def orphan() -> None:
+                async with db.transaction() as conn:
+                    await conn.execute("INSERT INTO probe_child (parent) VALUES ($1)", "nobody")
+
+            with pytest.raises(Exception, match="FOREIGN KEY"):
+                await orphan()
+            assert not db.raw.in_transaction  # type: ignore[attr-defined]
+            assert await db.fetchval("SELECT COUNT(*) FROM probe_child") == 0
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO probe_parent (id) VALUES ($1)", "p")
+                await conn.execute("INSERT INTO probe_child (parent) VALUES ($1)", "p")
+            assert await db.fetchval("SELECT COUNT(*) FROM probe_child") == 1
+        finally:
+            await db.execute("DROP TABLE probe_child")
+            await db.execute("DROP TABLE probe_parent")
