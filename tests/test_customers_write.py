@@ -8,12 +8,31 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from patrons.core.clock import format_ms
 from tests.factories import create_customer
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 class TestCreate:
+    def test_a_created_customers_id_starts_with_its_created_at(self, api) -> None:
+        """Time-ordered ids (core.ids.ordered_customer_id): the 7 characters after `cust_`
+        are the created_at millisecond in sortable base 62, so new keys append to the id
+        indexes; the rest is random."""
+        seen = []
+        for body in ({"source_id": "ordered-id-1"}, {"name": "No Source"}):
+            c = api.post("/v1/customers", json=body).json()
+            assert re.fullmatch(r"cust_[A-Za-z0-9]{24}", c["id"])
+            ms = 0
+            for ch in c["id"][5:12]:
+                ms = ms * 62 + _BASE62.index(ch)
+            assert format_ms(ms) == c["created_at"]
+            seen.append(c["id"])
+        assert seen[0][12:] != seen[1][12:]  # the random tails differ
+
     def test_full_object_for_new_customer(self, api) -> None:
         response = api.post(
             "/v1/customers",
