@@ -90,12 +90,12 @@ def _block_id_sql(kind: str, *, prefix: str, first: str) -> str:
 
 
 async def copy_events(conn: Any, *, project_id: str, events: Sequence[Sequence[Any]]) -> None:
-    """Events whose every column the caller holds — `(id, customer_id, type, category,
-    group_id, snapshot, extra, event_source, created_at)`, JSON columns as text — in one COPY.
-    PostgreSQL only (asyncpg's COPY)."""
+    """Events of `project_id` whose every column the caller holds — whole rows, `(project_id,
+    id, customer_id, type, category, group_id, snapshot, extra, event_source, created_at)`,
+    JSON columns as text — in one COPY. PostgreSQL only (asyncpg's COPY)."""
     await conn.copy_records_to_table(
         "customer_event",
-        records=[(project_id, *event) for event in events],
+        records=events,
         columns=["project_id", *(c.strip() for c in COLUMNS.split(","))],
     )
 

@@ -116,8 +116,9 @@ async def record_snapshots(
     source = msgspec.json.encode(
         origin.event_source() if category == "ACTION" else {"channel": "INTERNAL"}
     ).decode()
+    group = origin.request_id
     events = [
-        (event_id, customer_id, type_, category, origin.request_id, snapshot, None, source, now)
+        (project_id, event_id, customer_id, type_, category, group, snapshot, None, source, now)
         for event_id, (customer_id, snapshot) in zip(
             ids.event_ids(now, len(snapshots)), snapshots, strict=True
         )
@@ -127,7 +128,7 @@ async def record_snapshots(
         await webhooks.add_to_outbox(
             conn,
             project_id=project_id,
-            events=[{"id": e[0], "customer_id": e[1], "created_at": now} for e in events],
+            events=[{"id": e[1], "customer_id": e[2], "created_at": now} for e in events],
         )
 
 

@@ -244,6 +244,7 @@ class PayloadRows(Generic[C, R]):
             total_bytes=job.payload_bytes,
             max_rows=max_rows,
             as_csv=self.as_csv,
+            off_loop=True,
         )
         # Off the event loop's thread: converting is pure CPU, and on a thread it can overlap
         # the database's work on the previous chunk (see `reads_ahead`).

@@ -9,6 +9,7 @@ committed chunk ended.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections.abc import Iterator
 from typing import IO
@@ -46,11 +47,13 @@ async def read_rows(
     total_bytes: int,
     max_rows: int,
     as_csv: bool,
+    off_loop: bool = False,
 ) -> tuple[list[list[str]] | list[str], int]:
     """Up to `max_rows` complete rows from `offset`, and the offset after the last one.
 
     Blank lines are skipped (they count as consumed bytes, not rows). Returns an empty list
-    and `total_bytes` at the end of the payload.
+    and `total_bytes` at the end of the payload. `off_loop`: parse on a thread (a chunk's
+    rows: the loop meanwhile drives the database's work on the previous chunk).
     """
     seq = offset // PIECE_BYTES
     buffer = b""
@@ -64,12 +67,15 @@ async def read_rows(
         buffer += (piece or b"")[skip:] if skip else (piece or b"")
         skip = 0
         if at_end or buffer.count(b"\n") > max_rows:
-            rows, used = _parse(buffer, max_rows, at_end=at_end, as_csv=as_csv)
+            if off_loop:
+                rows, used = await asyncio.to_thread(_parse, buffer, max_rows, at_end, as_csv)
+            else:
+                rows, used = _parse(buffer, max_rows, at_end, as_csv)
             if rows or at_end or used:
                 return rows, offset + used
 
 
-def _parse(buffer: bytes, max_rows: int, *, at_end: bool, as_csv: bool) -> tuple[list, int]:
+def _parse(buffer: bytes, max_rows: int, at_end: bool, as_csv: bool) -> tuple[list, int]:
     consumed = 0
 
     def lines() -> Iterator[str]:

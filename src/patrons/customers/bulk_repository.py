@@ -52,15 +52,15 @@ async def any_exists(conn: Conn, *, project_id: str, source_ids: Sequence[str]) 
 
 
 async def copy_new(conn: Any, *, project_id: str, records: Sequence[Sequence[Any]]) -> bool:
-    """COPY new customers `(id, source_id, *WRITABLE, created_at)` straight into the table,
-    under a savepoint. False, with nothing written, when one of their source_ids exists by
-    now (another writer inserted it since the caller looked): the caller upserts instead.
-    PostgreSQL only (asyncpg's COPY)."""
+    """COPY new customers of `project_id` — whole rows, `(project_id, id, source_id,
+    *WRITABLE, created_at)` — straight into the table, under a savepoint. False, with nothing
+    written, when one of their source_ids exists by now (another writer inserted it since the
+    caller looked): the caller upserts instead. PostgreSQL only (asyncpg's COPY)."""
     try:
         async with savepoint(conn):
             await conn.copy_records_to_table(
                 "customer",
-                records=[(project_id, *record) for record in records],
+                records=records,
                 columns=["project_id", "id", "source_id", *WRITABLE, "created_at"],
             )
     except Exception as exc:
