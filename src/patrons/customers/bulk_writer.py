@@ -204,6 +204,10 @@ def _snapshot(row: RowWrite, full: list[Any]) -> str | None:
     return f'{{"id":"{row.customer_id}",{middle},"created_at":{row.created_at},"updated_at":null}}'
 
 
+def _created_at(row: RowWrite) -> int:
+    return row.created_at
+
+
 def _lock_order(row: RowWrite) -> tuple[bool, str]:
     return (row.source_id is None, row.source_id or "")
 
@@ -373,7 +377,11 @@ async def record_written(
     if created and not dialect.one_writer_at_a_time(kind_of(conn)):
         snapshots = []
         created = []  # those whose snapshot is built in SQL after all (see `_snapshot`)
-        for row in rows:
+        # In creation order (the rows come in source_id order, the lock order; events take
+        # no lock another writer waits for): their ids and customer ids then both ascend, so
+        # each index of the event log appends at its right edge (PostgreSQL's fast path)
+        # instead of descending the tree for every row.
+        for row in sorted(rows, key=_created_at):
             if row.inserted:
                 snapshot = _snapshot(row, row.full or _full_row(row))
                 if snapshot is None:
