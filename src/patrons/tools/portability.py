@@ -57,7 +57,7 @@ def _kind(column: sa.Column[Any]) -> str:
         return "bool"
     if isinstance(column.type, sa.LargeBinary):
         return "bytes"
-    if column.type is tables.Json:  # JSONB on PostgreSQL, TEXT on SQLite
+    if column.type is tables.Json or column.type is tables.JsonText:  # TEXT on SQLite
         return "json"
     return "plain"
 
