@@ -60,7 +60,9 @@ class TestCrud:
         assert body["object"] == "list"
         assert body["data_ref"] == "data"
         assert body["total"] == 2
-        assert [s["id"] for s in body["data"]] == [second["id"], first["id"]]
+        # Newest first; two segments made in the same millisecond are ordered by id.
+        newest_first = sorted((first, second), key=lambda s: (s["created_at"], s["id"]))[::-1]
+        assert [s["id"] for s in body["data"]] == [s["id"] for s in newest_first]
         assert api.delete(f"/v1/segments/{first['id']}").status_code == 204
         assert_error(api.get(f"/v1/segments/{first['id']}"), 404, "not_found")
         assert_error(api.delete(f"/v1/segments/{first['id']}"), 404, "not_found")
