@@ -212,12 +212,14 @@ class TestList:
 
         body = api.get("/v1/exports").json()
         assert (body["object"], body["data_ref"], body["total"]) == ("list", "exports", 2)
-        assert [e["id"] for e in body["exports"]] == [second["id"], first["id"]]
+        # Newest first; two exports made in the same millisecond are ordered by id.
+        older, newer = sorted((first, second), key=lambda e: (e["created_at"], e["id"]))
+        assert [e["id"] for e in body["exports"]] == [newer["id"], older["id"]]
         oldest = api.get("/v1/exports", params={"order": "created_at", "limit": 1}).json()
-        assert [e["id"] for e in oldest["exports"]] == [first["id"]]
+        assert [e["id"] for e in oldest["exports"]] == [older["id"]]
         assert oldest["total"] == 2
         page2 = api.get("/v1/exports", params={"limit": 1, "page": 2}).json()
-        assert [e["id"] for e in page2["exports"]] == [first["id"]]
+        assert [e["id"] for e in page2["exports"]] == [older["id"]]
 
     def test_bad_list_params(self, api: httpx.Client):
         assert_error(api.get("/v1/exports", params={"order": "name"}), 400, "invalid_query_params")
