@@ -63,7 +63,7 @@ import msgspec
 
 from harness import die_with_parent
 from patrons.core.clock import format_ms
-from patrons.customers.bulk_writer import ordered_customer_id
+from patrons.core.ids import ordered_customer_id
 from patrons.db import migrate
 
 HOST = "127.0.0.1"  # load only ever targets the loopback interface

@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import msgspec
 
 from patrons.activities import service as activities
+from patrons.core import ids
 from patrons.core.origin import Origin
 from patrons.customers import bulk_repository, repository
 from patrons.customers.bulk_repository import WRITABLE
@@ -31,8 +31,6 @@ from patrons.db.tables import CUSTOMER_COLUMNS
 from patrons.segments import membership
 
 _DEFAULTS: dict[str, Any] = {"address_set": False, "address_keys": 0, "metadata": {}}
-# Base 62 in byte order (digits < upper < lower), so ids compare as their numbers do.
-_SORTABLE = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 REPLACE, PATCH, MERGE_METADATA = "replace", "patch", "merge_metadata"
 COPY_PROBES = 64  # source_ids of a chunk looked up before writing it as all new
 
@@ -57,32 +55,6 @@ def _random_tails(n: int) -> list[str]:
     only be unique within a project, where their millisecond prefixes already are."""
     raw = os.urandom(9 * n).hex()
     return [raw[18 * i : 18 * i + 17] for i in range(n)]
-
-
-def ordered_customer_id(created_at: int, tail: str) -> str:
-    """A customer id of the usual shape (`cust_` + 24 letters and digits) that starts with its
-    `created_at` millisecond (7 base-62 characters, until the year 2081), then 17 random ones.
-
-    Bulk rows get consecutive milliseconds (see `write_chunk`), so their ids are in insert
-    order: each chunk's new keys land at the right edge of the id indexes (the customer's
-    primary key, the event log's by-customer index) instead of on thousands of random pages —
-    on SQLite that is most of a chunk's WAL and of its write time on a big table.
-    """
-    return _id_head(created_at // 3844) + _TWO_DIGITS[created_at % 3844] + tail
-
-
-# The last two base-62 digits by value, and the `cust_` + first five (the same for 3.8 s of
-# milliseconds, so a chunk's rows share a few): a bulk chunk's ids cost a lookup each.
-_TWO_DIGITS = [high + low for high in _SORTABLE for low in _SORTABLE]
-
-
-@lru_cache(maxsize=16)
-def _id_head(value: int) -> str:
-    chars = []
-    for _ in range(5):
-        value, index = divmod(value, 62)
-        chars.append(_SORTABLE[index])
-    return "cust_" + "".join(reversed(chars))
 
 
 def dedupe(rows: list[RowWrite], mode: str) -> list[RowWrite]:
@@ -228,7 +200,7 @@ async def write_chunk(
     tails = _random_tails(len(rows))
     for offset, row in enumerate(rows):
         row.created_at = first + offset
-        row.customer_id = ordered_customer_id(row.created_at, tails[offset])
+        row.customer_id = ids.ordered_customer_id(row.created_at, tails[offset])
     rows = sorted(rows, key=_lock_order)
     if dialect.one_writer_at_a_time(kind_of(conn)):
         await _look_up_then_write(conn, project_id=project_id, rows=rows, mode=mode, now=now)
