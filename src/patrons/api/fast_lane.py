@@ -63,7 +63,9 @@ async def answer(
     project: Project,
     request_id: str,
     max_body: int,
-) -> None:
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> int:
+    """Answer the call, with `headers` added to the response's; the status sent."""
     method = scope["method"]
     try:
         if raw_id is None and method == "GET":
@@ -95,7 +97,8 @@ async def answer(
         route = LIST_ROUTE if raw_id is None else ROUTE
         error = unexpected(exc, method, route, request_id)
         status, body = error.status, error_body(error, request_id)
-    await send_json(send, status, body)
+    await send_json(send, status, body, headers)
+    return status
 
 
 def _origin(project: Project, request_id: str) -> Origin:

@@ -32,7 +32,7 @@ from patrons.http.errors import send_error, unexpected
 from patrons.http.paths import api_segments, canonical, collapsed
 from patrons.http.responses import send_json
 from patrons.oauth.service import BearerAuthenticator
-from patrons.projects.service import Authenticator
+from patrons.projects.service import Authenticator, Project
 
 Scope = dict[str, Any]
 _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -70,7 +70,20 @@ class Gateway:
             await send(message)
 
         try:
-            await self._dispatch(scope, receive, send_with_id, request_id)
+            lane = await self._dispatch(scope, receive, send_with_id, request_id)
+            if lane is not None:  # the fast lane answers on the server's own `send`
+                raw_id, project, db = lane
+                status[0] = await fast_lane.answer(
+                    scope,
+                    receive,
+                    send,
+                    raw_id,
+                    db=db,
+                    project=project,
+                    request_id=request_id,
+                    max_body=self.max_body,
+                    headers=((b"x-request-id", header_value),),
+                )
         finally:
             route = scope.get("patrons_route") or scope.get("path_template") or self._route(scope)
             observability.observe(
@@ -82,7 +95,12 @@ class Gateway:
                 self.access_log,
             )
 
-    async def _dispatch(self, scope: Scope, receive: Any, send: Any, request_id: str) -> None:
+    async def _dispatch(
+        self, scope: Scope, receive: Any, send: Any, request_id: str
+    ) -> tuple[str | None, Project, Database] | None:
+        """Answers the request, or returns (raw id, project, database) for the fast lane to
+        answer it when no rate-limit headers are due: then its one response goes out on the
+        server's `send` with the request id added, not through the `send` wrapper."""
         path = scope["path"]
         segments = api_segments(path)
         odd = not canonical(path)  # `//v1/…`, `/v1/a//b`, `/./`: no route has such a name
@@ -96,18 +114,18 @@ class Gateway:
                 if self.rate_limiter is not None:
                     send = await self._spend_budget(scope, segments, send, project.id, request_id)
                     if send is None:
-                        return
+                        return None
             except PatronsError as exc:
                 await send_error(send, exc, request_id)
-                return
+                return None
             except Exception as exc:  # nothing was sent yet: the one 500, as everywhere
                 await send_error(
                     send, unexpected(exc, scope["method"], "gateway", request_id), request_id
                 )
-                return
+                return None
         if odd:  # authenticated (and counted) like any /v1 call, then an unknown route
             await send_error(send, RouteNotFound(f"Cannot {scope['method']} {path}"), request_id)
-            return
+            return None
         if segments is not None:
             # Idempotency-Key (api/idempotency.py): only keyed POST/PUT pay for the lookup.
             if scope["method"] in idempotency.METHODS and self.db is not None:
@@ -126,10 +144,12 @@ class Gateway:
                         )
                     except PatronsError as exc:  # raised only before anything was sent
                         await send_error(send, exc, request_id)
-                    return
+                    return None
             found = fast_lane.lane(scope["method"], segments)
             if found is not None and self.db is not None:
                 scope["patrons_route"], raw_id = found
+                if self.rate_limiter is None:
+                    return raw_id, project, self.db
                 await fast_lane.answer(
                     scope,
                     receive,
@@ -140,13 +160,14 @@ class Gateway:
                     request_id=request_id,
                     max_body=self.max_body,
                 )
-                return
+                return None
         if scope["method"] == "OPTIONS":
             allow = self._allowed(path)
             if allow is not None:  # Litestar's own answer lists one handler's methods only
                 await send_json(send, 204, b"", [(b"allow", allow.encode())])
-                return
+                return None
         await self.app(scope, receive, send)
+        return None
 
     def _allowed(self, path: str) -> str | None:
         """Every method the route at `path` serves (the list a 405 carries), or None when no
