@@ -196,6 +196,7 @@ async def write_chunk(
     lock them in the same order and cannot deadlock.
     """
     rows = dedupe(rows, mode)
+    slot = await repository.hold_count(conn, project_id=project_id)  # the lock order: see there
     first = await repository.next_created_at(conn, project_id=project_id, now=now)
     tails = _random_tails(len(rows))
     for offset, row in enumerate(rows):
@@ -208,7 +209,7 @@ async def write_chunk(
         await _upsert_staged(conn, project_id=project_id, rows=rows, mode=mode, now=now)
     inserted = sum(1 for r in rows if r.inserted)
     if inserted:
-        await repository.add_to_count(conn, project_id=project_id, delta=inserted)
+        await repository.add_to_count(conn, project_id=project_id, delta=inserted, slot=slot)
     return rows
 
 

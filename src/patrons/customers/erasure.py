@@ -134,11 +134,12 @@ async def erase(conn: Conn, *, project_id: str, ref: str) -> PermanentDeletion:
     subject = await _resolve(conn, project_id=project_id, ref=ref)
     for eraser in erasers:
         await eraser.check(conn, project_id=project_id, subject=subject)
+    slot = await repository.hold_count(conn, project_id=project_id)  # the lock order: see there
     live, dead = await repository.erase_rows(
         conn, project_id=project_id, customer_ids=subject.customer_ids
     )
     if live:
-        await repository.add_to_count(conn, project_id=project_id, delta=-live)
+        await repository.add_to_count(conn, project_id=project_id, delta=-live, slot=slot)
     counts: Counter[str] = Counter(customer=live + dead)
     for eraser in erasers:
         reported = await eraser.erase(conn, project_id=project_id, subject=subject)

@@ -270,15 +270,29 @@ async def soft_delete(conn: Conn, *, project_id: str, customer_id: str, deleted_
     return gone is not None
 
 
-async def add_to_count(conn: Conn, *, project_id: str, delta: int) -> None:
-    """Add to one random slot of the project's live-customer counter (see tables.py)."""
+async def add_to_count(conn: Conn, *, project_id: str, delta: int, slot: int | None = None) -> int:
+    """Add to one slot (random unless given) of the project's live-customer counter (see
+    tables.py); the slot. With `delta` 0 it only takes the slot's row lock (`hold_count`)."""
+    if slot is None:
+        slot = random.randrange(COUNTER_SLOTS)
     await conn.execute(
         "INSERT INTO customer_counter (project_id, slot, n) VALUES ($1, $2, $3)"
         " ON CONFLICT (project_id, slot) DO UPDATE SET n = customer_counter.n + EXCLUDED.n",
         project_id,
-        random.randrange(COUNTER_SLOTS),
+        slot,
         delta,
     )
+    return slot
+
+
+async def hold_count(conn: Conn, *, project_id: str) -> int:
+    """Lock a counter slot for the caller's transaction before it writes `customer` rows; add
+    to it afterwards (`add_to_count(…, slot=)`). Lock order: a single-customer write statement
+    bumps its slot before the statement's day-count trigger (migration 0015) runs, so a
+    transaction that wrote customers (day-count rows locked by the trigger) and only then took
+    a slot could deadlock with it on PostgreSQL — seen under mixed load in tests/test_scale_out.
+    Counter first, customer rows (and their day counts) second, everywhere."""
+    return await add_to_count(conn, project_id=project_id, delta=0)
 
 
 async def live_count(db: DB, *, project_id: str) -> int:

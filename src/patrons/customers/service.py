@@ -342,6 +342,7 @@ async def update_alone(
 
 async def delete(conn: Conn, *, project_id: str, ref: str, origin: Origin) -> None:
     current = await get_or_raise(conn, project_id=project_id, ref=ref)
+    slot = await repository.hold_count(conn, project_id=project_id)  # the lock order: see there
     # Recorded first: the event snapshots the row before it leaves the live table.
     await activities.record(
         conn,
@@ -355,7 +356,7 @@ async def delete(conn: Conn, *, project_id: str, ref: str, origin: Origin) -> No
     ):
         raise NotFound("customer", ref)
     await membership.on_deleted(conn, project_id=project_id, customer_id=current["id"])
-    await repository.add_to_count(conn, project_id=project_id, delta=-1)
+    await repository.add_to_count(conn, project_id=project_id, delta=-1, slot=slot)
 
 
 async def set_holdings(
