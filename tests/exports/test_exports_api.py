@@ -171,20 +171,22 @@ class TestCustomerExport:
 
 class TestVoucherExport:
     def test_the_default_fields(self, api: httpx.Client):
-        codes = []
-        for i in range(9):
-            codes.append(create_voucher(api, code=f"CODE-{i}", metadata={"k": i})["code"])
-        create_voucher(
-            api, code="GIFT-1", type="GIFT_VOUCHER", gift={"amount": 5000}, discount=None
+        made = [create_voucher(api, code=f"CODE-{i}", metadata={"k": i}) for i in range(9)]
+        made.append(
+            create_voucher(
+                api, code="GIFT-1", type="GIFT_VOUCHER", gift={"amount": 5000}, discount=None
+            )
         )
+        expected = {c: [c, "DISCOUNT_VOUCHER", "10", "PERCENT"] for c in (v["code"] for v in made)}
+        expected["GIFT-1"] = ["GIFT-1", "GIFT_VOUCHER", "5000", ""]
+        # Oldest first; vouchers made in the same millisecond are ordered by id (as the SQL).
+        oldest_first = sorted(made, key=lambda v: (v["created_at"], v["id"]))
 
         done, rows = export_rows(api, exported_object="voucher")
 
         assert done["parameters"]["fields"] == ["code", "voucher_type", "value", "discount_type"]
         assert rows[0] == ["code", "voucher_type", "value", "discount_type"]
-        assert rows[1:] == [[c, "DISCOUNT_VOUCHER", "10", "PERCENT"] for c in codes] + [
-            ["GIFT-1", "GIFT_VOUCHER", "5000", ""]
-        ]
+        assert rows[1:] == [expected[v["code"]] for v in oldest_first]
 
     def test_fields_filters_and_order(self, api: httpx.Client):
         for i in range(9):

@@ -202,7 +202,9 @@ class TestSummary:
 
 class TestList:
     def test_pages_oldest_first_with_the_total(self, api: httpx.Client):
-        made = [create_order(api, amount=i)["id"] for i in range(3)]
+        orders = [create_order(api, amount=i) for i in range(3)]
+        # Oldest first; orders made in the same millisecond are ordered by id (as the SQL).
+        made = [o["id"] for o in sorted(orders, key=lambda o: (o["created_at"], o["id"]))]
 
         first = api.get("/v1/orders", params={"limit": 2}).json()
         second = api.get("/v1/orders", params={"limit": 2, "page": 2}).json()
