@@ -286,9 +286,6 @@ def observe(
             access_log.info("request", extra={"fields": fields})
 
 
-_encode = msgspec.json.encode
-
-
 def render(pool: Any | None, queue: dict[str, int]) -> bytes:
     flush_metrics()
     for status in ("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED"):

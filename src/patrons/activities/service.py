@@ -152,6 +152,11 @@ class WrittenEvents:
             webhooks.new_event_id(),
         )
 
+    @property
+    def event_id(self) -> str:
+        """The event's id (the last of `args`)."""
+        return str(self.args[-1])
+
     @staticmethod
     def sql(kind: str, *, source: str, first: int) -> str:
         """The INSERT of the event of the row of CTE `source`; its parameters from `$first`.

@@ -33,9 +33,10 @@ _SORTABLE = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 def ordered_customer_id(created_at: int, tail: str | None = None) -> str:
     """A customer id of the usual shape (`cust_` + 24 letters and digits) that starts with its
-    `created_at` millisecond (7 base-62 characters, until the year 2081), then 17 random hex
-    characters (68 bits: ids need only be unique within a project, where the millisecond
-    prefix already separates most of them); `tail` when the caller drew them in a batch.
+    `created_at` millisecond (7 base-62 characters, until the year 2081), then 17 hex
+    characters: `tail` when the caller drew them in a batch (bulk rows: 68 random bits), else
+    a per-process counter and 40 random bits (ids need only be unique within a project, where
+    the millisecond prefix already separates most of them).
 
     New keys then land at the right edge of the indexes keyed by customer id (the customer's
     primary key, the event log's by-customer index) instead of on a random page each: bulk
@@ -51,7 +52,11 @@ def ordered_customer_id(created_at: int, tail: str | None = None) -> str:
 # Single creates' tails start with a per-process counter (from a random start, 7 hex), then 10
 # random hex: customers created one after another in the same millisecond list in creation
 # order (lists sort by created_at, then id), and processes still draw apart (40 random bits).
-_create_counter = itertools.count(int.from_bytes(os.urandom(4), "big") & 0x7FFFFFF)
+def _new_create_counter() -> itertools.count[int]:
+    return itertools.count(int.from_bytes(os.urandom(4), "big") & 0x7FFFFFF)
+
+
+_create_counter = _new_create_counter()
 
 
 # The last two base-62 digits by value, and `cust_` + the first five (the same for 3.8 s of
@@ -185,14 +190,16 @@ _event_next = [int.from_bytes(os.urandom(3), "big")]
 _event_lock = threading.Lock()
 
 
-def _reseed_event_ids() -> None:
-    global _event_salt, _event_lock
+def _reseed_after_fork() -> None:
+    """A forked process draws its own ordered ids (event ids, single creates' counters)."""
+    global _event_salt, _event_lock, _create_counter
     _event_lock = threading.Lock()
     _event_salt = secrets.token_hex(3)[:5]
     _event_next[0] = int.from_bytes(os.urandom(3), "big")
+    _create_counter = _new_create_counter()
 
 
-os.register_at_fork(after_in_child=_reseed_event_ids)
+os.register_at_fork(after_in_child=_reseed_after_fork)
 
 
 def event_id_block(now_ms: int, n: int) -> tuple[str, int]:

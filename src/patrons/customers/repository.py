@@ -110,22 +110,24 @@ async def update(
 
 # The statements' text per set of column names (built once each: a create or update is
 # otherwise mostly string building in Python before the database sees it).
-@lru_cache(maxsize=256)
-def _insert_sql(names: tuple[str, ...], also: str, webhook: str) -> str:
+def _insert_head(names: tuple[str, ...]) -> str:
+    """`INSERT INTO customer (project_id, <names>) VALUES ($1, …)`."""
     columns = ", ".join(("project_id", *names))
     marks = ", ".join(f"${i}" for i in range(1, len(names) + 2))
-    return f"INSERT INTO customer ({columns}) VALUES ({marks}) RETURNING {COLUMNS}" + _also(
-        also, webhook
-    )
+    return f"INSERT INTO customer ({columns}) VALUES ({marks})"
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(names: tuple[str, ...], also: str, webhook: str) -> str:
+    return f"{_insert_head(names)} RETURNING {COLUMNS}{_also(also, webhook)}"
 
 
 @lru_cache(maxsize=256)
 def _upsert_sql(names: tuple[str, ...], changed: tuple[str, ...], also: str, webhook: str) -> str:
     first = len(names) + 2  # after project_id and the values
     sets = ", ".join(assignment(c, f"${first + i}") for i, c in enumerate(changed))
-    insert = _insert_sql(names, "", "").split(" RETURNING ", 1)[0]
     return (
-        f"{insert} ON CONFLICT (project_id, source_id) DO UPDATE SET {sets}"
+        f"{_insert_head(names)} ON CONFLICT (project_id, source_id) DO UPDATE SET {sets}"
         f" RETURNING {COLUMNS}{_also(also, webhook)}"
     )
 

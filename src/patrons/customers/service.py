@@ -228,14 +228,14 @@ async def _write_recorded(
         # BEGIN IMMEDIATE, the write (its RETURNING says whether auto-update segments and an
         # active webhook exist), the counter when fresh, the event by the row's key, the
         # outbox row only when a webhook is active, COMMIT: no statement only to ask.
-        row, _ = await _write_statements(conn, project_id=project_id, write=write)
+        row = await _write_statements(conn, project_id=project_id, write=write)
         auto_segments = bool(row["auto_segments"])
         events = activities.WrittenEvents(origin, now=now)
         await activity_rows.record_written(
             conn, project_id=project_id, customer_id=row["id"], args=events.args
         )
         if row["webhook_active"]:
-            event = {"id": events.args[-1], "customer_id": row["id"], "created_at": now}
+            event = {"id": events.event_id, "customer_id": row["id"], "created_at": now}
             await webhooks.add_to_outbox(conn, project_id=project_id, events=[event])
     _note_auto_segments(project_id, auto_segments)
     if auto_segments:
@@ -243,9 +243,9 @@ async def _write_recorded(
     return customer_to_wire(row)
 
 
-async def _write_statements(conn: Conn, *, project_id: str, write: _Write) -> tuple[Row, bool]:
+async def _write_statements(conn: Conn, *, project_id: str, write: _Write) -> Row:
     """The row and its counter as separate statements (databases without data-modifying
-    CTEs); the row carries `auto_segments` too. (row, created)."""
+    CTEs); the row carries `auto_segments` and `webhook_active` too."""
     also = membership.AUTO_UPDATE_EXISTS_SQL
     webhook = webhook_rows.HAS_ACTIVE_SQL
     if write.how == "update":
@@ -262,7 +262,7 @@ async def _write_statements(conn: Conn, *, project_id: str, write: _Write) -> tu
         )
         if row is None:
             raise NotFound("customer", write.missing or "")
-        return row, False
+        return row
     assert write.values is not None
     if write.how == "insert":
         row = await repository.insert(
@@ -278,10 +278,9 @@ async def _write_statements(conn: Conn, *, project_id: str, write: _Write) -> tu
             also=also,
             webhook=webhook,
         )
-    created = row["updated_at"] is None  # a fresh row; an upserted one has updated_at set
-    if created:
+    if row["updated_at"] is None:  # a fresh row; an upserted one has updated_at set
         await repository.add_to_count(conn, project_id=project_id, delta=1)
-    return row, created
+    return row
 
 
 async def resolve_many(conn: Conn, project_id: str, refs: Sequence[str]) -> dict[str, str]:

@@ -199,15 +199,17 @@ def _fire(key: str | None, channel: str) -> None:
 
 
 class _SqliteTransaction:
-    """`SqliteDatabase.transaction()`: the process's writer lock, the file's writer gate,
-    BEGIN IMMEDIATE … COMMIT (ROLLBACK on an exception, or when COMMIT itself fails), then the
-    wake-ups notified inside. A class rather than two nested generator context managers: every
-    single-customer write passes here, and their layers showed in its profile."""
+    """`SqliteDatabase.transaction()` (and `rollback_only()`): the process's writer lock, the
+    file's writer gate, BEGIN IMMEDIATE … COMMIT (ROLLBACK on an exception, when COMMIT itself
+    fails, or always for `rollback_only`), then the wake-ups notified inside. A class rather
+    than two nested generator context managers: every single-customer write passes here, and
+    their layers showed in its profile."""
 
-    __slots__ = ("db",)
+    __slots__ = ("db", "rollback_only")
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: SqliteDatabase, *, rollback_only: bool = False) -> None:
         self.db = db
+        self.rollback_only = rollback_only  # always ROLLBACK (`Database.rollback_only`)
 
     async def __aenter__(self) -> Conn:
         db = self.db
@@ -228,7 +230,7 @@ class _SqliteTransaction:
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         db = self.db
         try:
-            if exc_type is None:
+            if exc_type is None and not self.rollback_only:
                 try:
                     db.raw.execute("COMMIT")
                 except BaseException:
@@ -272,16 +274,8 @@ class SqliteDatabase(SqliteConn, Database):
     def transaction(self) -> _SqliteTransaction:
         return _SqliteTransaction(self)
 
-    @contextlib.asynccontextmanager
-    async def rollback_only(self) -> AsyncIterator[Conn]:
-        async with self._writing():
-            self._on_commit.clear()
-            self.raw.execute("BEGIN IMMEDIATE")
-            try:
-                yield self
-            finally:
-                self.raw.execute("ROLLBACK")
-                self._on_commit.clear()
+    def rollback_only(self) -> _SqliteTransaction:
+        return _SqliteTransaction(self, rollback_only=True)
 
     def notify_on_commit(self, channel: str) -> None:
         if self.raw.in_transaction:
