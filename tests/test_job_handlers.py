@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from patrons.async_actions.handlers import (
     Totals,
     reported_failures,
 )
+from patrons.db import dialect
 from patrons.db.database import Conn, Database
 from patrons.projects import service as projects
 from patrons.worker.runner import Worker
@@ -129,6 +131,46 @@ class TestRegisteredHandler:
         assert row is not None
         assert row["status"] == "FAILED"
         assert msgspec.json.decode(row["result"]) == {"message": "job could not be processed"}
+
+
+class ConvertsWhileAChunkIsWritten(Tally):
+    """Its first chunk's `apply` holds the event loop (as SQLite's synchronous calls do for a
+    whole transaction) until the next chunk's rows have been converted, or 30 s pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_converted = threading.Event()
+        self.overlapped: list[bool] = []
+
+    def convert(self, context: int, raw: Any, row_no: int) -> int | Failure:
+        if row_no == 3:
+            self.next_converted.set()
+        return super().convert(context, raw, row_no)
+
+    async def apply(self, conn: Conn, job: Job, chunk: Chunk[list[int]], *, now: int) -> Applied:
+        if not self.overlapped:
+            self.overlapped.append(self.next_converted.wait(timeout=30))  # blocks the loop
+        return await super().apply(conn, job, chunk, now=now)
+
+
+class TestReadAhead:
+    async def test_the_next_chunk_is_converted_while_a_transaction_holds_the_loop(
+        self, db: Database
+    ) -> None:
+        """The read-ahead parses and converts the next chunk in one hop off the loop: a second
+        hop would wait for the loop, which SQLite's transaction holds until it commits."""
+        if not dialect.one_writer_at_a_time(db.kind):
+            pytest.skip("SQLite's transactions hold the loop; PostgreSQL's await the server")
+        handler = ConvertsWhileAChunkIsWritten()
+        handlers.register(handler)
+        try:
+            lines = [b'{"scale": 1}', b"1", b"2", b"3", b"4"]
+            await _enqueue(db, TALLY, b"\n".join(lines) + b"\n")
+            await _run_all(Worker(db, handlers=handlers.registered(), chunk_rows=2))
+        finally:
+            handlers.unregister(TALLY)
+        assert handler.overlapped == [True]
+        assert handler.applied == [[1, 2], [3, 4]]
 
 
 class TestRegistry:

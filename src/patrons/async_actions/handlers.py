@@ -17,6 +17,7 @@ Most job types read rows from their stored payload (a header row, then one row p
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
@@ -217,7 +218,7 @@ class PayloadRows(Generic[C, R]):
         return self._headers[job.id]
 
     def _convert_rows(
-        self, context: C, raw_rows: list[Any], rows_done: int
+        self, context: C, raw_rows: list[Any], *, rows_done: int
     ) -> tuple[list[R], list[Failure], int]:
         row_no = rows_done
         work: list[R] = []
@@ -236,7 +237,9 @@ class PayloadRows(Generic[C, R]):
 
     async def read_chunk(self, db: Database, job: Job, *, max_rows: int) -> Chunk[list[R]]:
         context, header_end = await self._header(db, job)
-        raw_rows, end = await payload.read_rows(
+        # Off the event loop's thread, parsed and converted in one hop: that is pure CPU, and
+        # on a thread it overlaps the database's work on the previous chunk (`reads_ahead`).
+        (work, failures, row_no), end = await payload.read_rows(
             db,
             project_id=job.project_id,
             action_id=job.id,
@@ -245,11 +248,7 @@ class PayloadRows(Generic[C, R]):
             max_rows=max_rows,
             as_csv=self.as_csv,
             off_loop=True,
-        )
-        # Off the event loop's thread: converting is pure CPU, and on a thread it can overlap
-        # the database's work on the previous chunk (see `reads_ahead`).
-        work, failures, row_no = await asyncio.to_thread(
-            self._convert_rows, context, raw_rows, job.rows_done
+            convert=functools.partial(self._convert_rows, context, rows_done=job.rows_done),
         )
         if end >= job.payload_bytes:
             self._headers.pop(job.id, None)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from patrons.async_actions import repository
 from patrons.core import limits
@@ -48,12 +48,16 @@ async def read_rows(
     max_rows: int,
     as_csv: bool,
     off_loop: bool = False,
-) -> tuple[list[list[str]] | list[str], int]:
+    convert: Callable[[list[Any]], Any] | None = None,
+) -> tuple[Any, int]:
     """Up to `max_rows` complete rows from `offset`, and the offset after the last one.
 
     Blank lines are skipped (they count as consumed bytes, not rows). Returns an empty list
     and `total_bytes` at the end of the payload. `off_loop`: parse on a thread (a chunk's
-    rows: the loop meanwhile drives the database's work on the previous chunk).
+    rows: the loop meanwhile drives the database's work on the previous chunk). `convert`:
+    what is returned instead of the rows, `convert(rows)`, run on the parsing thread — in the
+    same hop, since on SQLite the loop gets control back only after the previous chunk's
+    transaction (its calls never yield), so a second hop would not start until then.
     """
     seq = offset // PIECE_BYTES
     buffer = b""
@@ -67,15 +71,28 @@ async def read_rows(
         buffer += (piece or b"")[skip:] if skip else (piece or b"")
         skip = 0
         if at_end or buffer.count(b"\n") > max_rows:
-            if off_loop:
-                rows, used = await asyncio.to_thread(_parse, buffer, max_rows, at_end, as_csv)
-            else:
-                rows, used = _parse(buffer, max_rows, at_end, as_csv)
-            if rows or at_end or used:
+            args = (buffer, max_rows, at_end, as_csv, convert)
+            rows, used = await asyncio.to_thread(_parse, *args) if off_loop else _parse(*args)
+            if used or at_end:
                 return rows, offset + used
 
 
-def _parse(buffer: bytes, max_rows: int, at_end: bool, as_csv: bool) -> tuple[list, int]:
+def _parse(
+    buffer: bytes,
+    max_rows: int,
+    at_end: bool,
+    as_csv: bool,
+    convert: Callable[[list[Any]], Any] | None = None,
+) -> tuple[Any, int]:
+    """The buffer's complete rows (converted when `convert`), and the bytes they took; no
+    bytes when the buffer holds no complete row (the caller reads another piece)."""
+    rows, used = _rows(buffer, max_rows, at_end, as_csv)
+    if convert is not None and (used or at_end):
+        return convert(rows), used
+    return rows, used
+
+
+def _rows(buffer: bytes, max_rows: int, at_end: bool, as_csv: bool) -> tuple[list, int]:
     consumed = 0
 
     def lines() -> Iterator[str]:
