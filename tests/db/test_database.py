@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import patrons
+from patrons.db import database
 from patrons.db.database import Database
+
+PACKAGE = Path(patrons.__file__).parent
 
 
 async def project_names(db: Database) -> list[str]:
@@ -112,3 +118,21 @@ class TestTransaction:
         finally:
             await db.execute("DROP TABLE probe_child")
             await db.execute("DROP TABLE probe_parent")
+
+
+class TestJobWorkerConnection:
+    async def test_sqlite_gives_a_job_worker_the_bigger_page_cache(self, db: Database) -> None:
+        """A job chunk touches up to its WAL budget of index pages: the workers' connections
+        (the embedded one and `patrons worker`) keep more of them than the API's."""
+        if db.kind != "sqlite":
+            pytest.skip("SQLite's page cache (PostgreSQL's is the server's)")
+        assert isinstance(db, database.SqliteDatabase)
+        worker_db = await database.connect(f"sqlite:///{db.path}", jobs=True)
+        try:
+            assert await worker_db.fetchval("PRAGMA cache_size") == -database.JOBS_CACHE_KIB
+            assert await db.fetchval("PRAGMA cache_size") == -database.CACHE_KIB
+        finally:
+            await worker_db.close()
+        sources = (PACKAGE / "worker" / "embedded.py", PACKAGE / "cli" / "main.py")
+        for source in sources:
+            assert "jobs=True" in source.read_text(), source

@@ -440,7 +440,7 @@ def worker(wait_for_db: float = WAIT_FOR_DB) -> None:
     _start_database(settings, wait_for_db)
 
     async def run() -> None:
-        db = await database.connect(settings.database_url, pg_pool_min=1, pg_pool_max=2)
+        db = await database.connect(settings.database_url, pg_pool_min=1, pg_pool_max=2, jobs=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

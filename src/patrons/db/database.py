@@ -106,14 +106,14 @@ class SqliteConn:
         return self.raw.executemany(dialect.sqlite_sql(sql), args).rowcount
 
 
-def open_sqlite(path: str) -> sqlite3.Connection:
+def open_sqlite(path: str, *, cache_kib: int | None = None) -> sqlite3.Connection:
     raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     raw.row_factory = sqlite3.Row
     raw.execute("PRAGMA journal_mode=WAL")
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     raw.execute("PRAGMA foreign_keys=ON")
-    raw.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    raw.execute(f"PRAGMA cache_size=-{cache_kib or CACHE_KIB}")
     # Checkpoints run from a background task (see checkpoint()) and between a job's chunks
     # (after_bulk_write()), not inside a request.
     raw.execute("PRAGMA wal_autocheckpoint=0")
@@ -132,6 +132,10 @@ WAL_CHUNK_BUDGET = 96 * 1024 * 1024
 # SQLite's page cache per connection (its default is 2 MiB): a bulk chunk touches thousands of
 # index pages, and re-reading evicted ones cost it time.
 CACHE_KIB = 16384
+# A job worker's connection (connect(..., jobs=True)): a chunk touches up to its WAL budget of
+# pages, mostly of random-key indexes; holding more of them between reads and the commit made
+# a 1M-row SQLite import ~8% faster (79 and 82 s against 86 and 90 s, alternating runs).
+JOBS_CACHE_KIB = 65536
 BUSY_TIMEOUT_MS = 5000
 GATE_TIMEOUT_SECONDS = 30.0
 CHECKPOINT_WAIT_MS = 200
@@ -253,8 +257,8 @@ class _SqliteTransaction:
 class SqliteDatabase(SqliteConn, Database):
     kind = dialect.SQLITE
 
-    def __init__(self, path: str) -> None:
-        super().__init__(open_sqlite(path))
+    def __init__(self, path: str, *, cache_kib: int | None = None) -> None:
+        super().__init__(open_sqlite(path, cache_kib=cache_kib))
         self.path = path
         self.key = _file_key(path)
         self._lock = asyncio.Lock()
@@ -493,7 +497,11 @@ def kind_of(db: Database | Conn) -> str:
     return dialect.POSTGRESQL
 
 
-async def connect(url: str, *, pg_pool_min: int = 2, pg_pool_max: int = 10) -> Database:
+async def connect(
+    url: str, *, pg_pool_min: int = 2, pg_pool_max: int = 10, jobs: bool = False
+) -> Database:
+    """The database at `url`; `jobs`: for a job worker (SQLite: a bigger page cache)."""
     if dialect.kind_of(url) == dialect.SQLITE:
-        return SqliteDatabase(dialect.sqlite_path(url))
+        cache_kib = JOBS_CACHE_KIB if jobs else None
+        return SqliteDatabase(dialect.sqlite_path(url), cache_kib=cache_kib)
     return await PostgresDatabase.connect(url, min_size=pg_pool_min, max_size=pg_pool_max)

@@ -64,7 +64,7 @@ class EmbeddedWorker:
             self._ready.set()
 
     async def _run(self) -> None:
-        db = await database.connect(self.url, pg_pool_min=1, pg_pool_max=2)
+        db = await database.connect(self.url, pg_pool_min=1, pg_pool_max=2, jobs=True)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._ready.set()
