@@ -120,6 +120,8 @@ class TestCreatedAt:
         assert [r.source_id for r in written] == sorted(r.source_id for r in rows)
         stamps = {r.row_no: r.created_at for r in written}
         assert [stamps[i] for i in range(1, 51)] == list(range(NOW, NOW + 50))
+        # New ids ascend in the order rows are written (each index's right edge).
+        assert [r.customer_id for r in written] == sorted(r.customer_id for r in written)
         more = await bulk_writer.write_chunk(
             conn,
             project_id=tenant.project_id,
