@@ -217,6 +217,11 @@ class PayloadRows(Generic[C, R]):
             self._headers[job.id] = (context, end)
         return self._headers[job.id]
 
+    def arrange(self, work: list[R]) -> list[R]:
+        """A chunk's converted rows as `apply` wants them (on the converting thread, off the
+        chunk's transaction): as they are, unless the job type says otherwise."""
+        return work
+
     def _convert_rows(
         self, context: C, raw_rows: list[Any], *, rows_done: int
     ) -> tuple[list[R], list[Failure], int]:
@@ -233,7 +238,7 @@ class PayloadRows(Generic[C, R]):
                 failures.append(converted)
             else:
                 work.append(converted)
-        return work, failures, row_no
+        return self.arrange(work), failures, row_no
 
     async def read_chunk(self, db: Database, job: Job, *, max_rows: int) -> Chunk[list[R]]:
         context, header_end = await self._header(db, job)

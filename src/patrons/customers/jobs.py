@@ -60,11 +60,15 @@ class CustomerJob(PayloadRows[Any, RowWrite]):
     ) -> Applied:
         if not chunk.work:
             return Applied(done=0)
-        rows = bulk_writer.dedupe(chunk.work, self.mode)
+        rows = chunk.work  # arranged (`arrange`): rows repeating a source_id merged
         failures: list[Failure] = []
         created = await self._write(conn, job, rows, failures, now=now)
         await record_failures(conn, job, failures)
-        return Applied(done=len(chunk.work) - len(failures), created=created, failed=len(failures))
+        given = sum(1 + len(row.merged_rows) for row in rows)
+        return Applied(done=given - len(failures), created=created, failed=len(failures))
+
+    def arrange(self, work: list[RowWrite]) -> list[RowWrite]:
+        return bulk_writer.arrange(work, self.mode)
 
     async def _write(
         self, conn: Conn, job: Job, rows: list[RowWrite], failures: list[Failure], *, now: int
@@ -73,7 +77,12 @@ class CustomerJob(PayloadRows[Any, RowWrite]):
         try:
             async with savepoint(conn):
                 written = await bulk_writer.write_chunk(
-                    conn, project_id=job.project_id, rows=rows, mode=self.mode, now=now
+                    conn,
+                    project_id=job.project_id,
+                    rows=rows,
+                    mode=self.mode,
+                    now=now,
+                    arranged=True,
                 )
                 await bulk_writer.record_written(
                     conn,
