@@ -92,6 +92,9 @@ _METADATA_AT = WRITABLE.index("metadata")
 _MIDDLE_KEYS = ("source_id", *WRITABLE)
 assert sorted(("id", *_MIDDLE_KEYS, "created_at", "updated_at")) == sorted(CUSTOMER_COLUMNS)
 _encode = msgspec.json.encode
+# The snapshot's middle members as a struct: encoded in field order from pre-encoded names,
+# half the time of a dict of them (it runs for every imported row).
+_Middle = msgspec.defstruct("_Middle", [(str(key), Any) for key in _MIDDLE_KEYS])
 
 
 def _full_row(row: RowWrite) -> list[Any]:
@@ -121,7 +124,7 @@ def _middle(row: RowWrite, full: list[Any]) -> str:
         return ""
     values = [row.source_id, *full]
     values[1 + _METADATA_AT] = msgspec.Raw(metadata.encode())
-    return _encode(dict(zip(_MIDDLE_KEYS, values, strict=True)))[1:-1].decode()
+    return _encode(_Middle(*values))[1:-1].decode()
 
 
 def _jsonb_key(item: tuple[str, Any]) -> tuple[int, bytes]:

@@ -26,19 +26,25 @@ _TEXT_COLUMNS = {
 }
 
 
+_TEXT_LIMITS = tuple(
+    (column, field, limits.FIELD_MAX[field])
+    for column, field in _TEXT_COLUMNS.items()
+    if field in limits.FIELD_MAX
+)
+
+
 def problem(changes: dict[str, Any], *, source_id: Any = None) -> str | None:
     """Why these column changes (and source_id) break a limit, or None: the first one found."""
     if isinstance(source_id, str):
         found = limits.text_problem("source_id", source_id)
         if found:
             return found
-    for column, field in _TEXT_COLUMNS.items():
-        value = changes.get(column)
-        if isinstance(value, str):
-            found = limits.text_problem(field, value)
-            if found:
-                return found
-    return limits.metadata_problem(changes.get("metadata"))
+    get = changes.get
+    for column, field, limit in _TEXT_LIMITS:  # inline: it runs for every row of an import
+        value = get(column)
+        if isinstance(value, str) and len(value) > limit:
+            return limits.too_long(field, value, limit)
+    return limits.metadata_problem(get("metadata"))
 
 
 def as_property(reason: str) -> str:
