@@ -4,7 +4,10 @@ whatever job types are registered — a new type is one handler, and worker/ nee
 from __future__ import annotations
 
 import ast
+import asyncio
+import gc
 import secrets
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +33,10 @@ from patrons.async_actions.handlers import (
 from patrons.db import dialect
 from patrons.db.database import Conn, Database
 from patrons.projects import service as projects
+from patrons.worker import embedded
+from patrons.worker.embedded import EmbeddedWorker
 from patrons.worker.runner import Worker
+from tests.conftest import Backend
 
 TALLY = "TESTS.TALLY"
 
@@ -198,3 +204,25 @@ class TestRegistry:
                     parts = (node.module or "").split(".")
                     imported |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
         assert imported <= allowed, imported - allowed
+
+
+class TestEmbeddedWorker:
+    async def test_it_starts_with_rare_full_collections_and_short_switches(
+        self, inprocess_backend: Backend
+    ) -> None:
+        """The API process's own worker shares the interpreter with the API: it shortens the
+        switch interval and makes the collector's full passes rare (each stops every thread;
+        a job's chunks made them frequent and long)."""
+        thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+        gc.set_threshold(700, 10, 10)  # the interpreter's defaults
+        worker = EmbeddedWorker(
+            inprocess_backend.url, handlers={}, chunk_rows=10, lease_ms=60_000, poll=60.0
+        )
+        try:
+            await asyncio.to_thread(worker.start)
+            assert gc.get_threshold() == (700, 10, embedded.FULL_COLLECTION_EVERY)
+            assert sys.getswitchinterval() <= embedded.SWITCH_INTERVAL
+        finally:
+            await worker.stop()
+            gc.set_threshold(*thresholds)
+            sys.setswitchinterval(interval)
