@@ -46,8 +46,8 @@ class RowWrite:
     created_at: int = 0  # used if the row creates a customer (see `write_chunk`)
     offset: int = 0  # its place in input order among its chunk's rows (see `arrange`)
     # Tuples, not lists (as `full`): a chunk's rows live through several garbage collections,
-    # and the collector skips a tuple of plain values once it has seen it (1M-row import:
-    # full collections paused every thread for up to 96 ms, the API's requests too).
+    # and the collector skips a tuple of plain values once it has seen it (300k-row SQLite
+    # import: full collections paused every thread for up to 96 ms, API requests too).
     merged_rows: tuple[int, ...] = ()
     full: tuple[Any, ...] | None = None  # its `_full_row`, built ahead (`prepare`) or when inserted
     # Its event snapshot but for the id and timestamps (`_middle`), when built ahead.
