@@ -107,9 +107,10 @@ def to_row_write(mapping: Mapping, fields: list[str], row_no: int) -> RowWrite |
                     f"{column}: must be a date in the format YYYY-MM-DD (actual value is {value!r})"
                 )
             changes[column] = value
-    changes["address_set"] = any(changes[c] is not None for c in _ADDRESS)
+    filled = [c for c in _ADDRESS if changes[c] is not None]
+    changes["address_set"] = bool(filled)
     # A CSV row replaces the customer: its address carries the address columns it fills.
-    changes["address_keys"] = address_mask(c for c in _ADDRESS if changes[c] is not None)
+    changes["address_keys"] = address_mask(filled)
     changes["metadata"] = metadata
     return RowWrite(row_no=row_no, source_id=source_id, changes=changes)
 
