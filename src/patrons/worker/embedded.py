@@ -55,7 +55,7 @@ class EmbeddedWorker:
         # default) each time, several times per request. 1 ms keeps requests' waits short.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         # A job's chunks live through many young collections, so the collector's full
-        # passes (every 10 young-generation passes by default) kept walking them and finding
+        # passes (after 10 middle-generation passes by default) kept walking them and finding
         # nothing, each pause stopping the API's thread too: 46 pauses of up to 65 ms in a
         # 300k-row SQLite import, `/health` p99 53 ms. A full pass after 100: 29 ms.
         young, middle, full = gc.get_threshold()
