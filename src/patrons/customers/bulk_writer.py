@@ -222,7 +222,6 @@ async def write_chunk(
     """
     if not arranged:
         rows = arrange(rows, mode)
-    slot = await repository.hold_count(conn, project_id=project_id)  # the lock order: see there
     first = await repository.next_created_at(conn, project_id=project_id, now=now)
     # Ids take the chunk's milliseconds in the order rows are written, so new ones ascend as
     # they are inserted (the id index's right edge: PostgreSQL's COPY of a chunk in lock
@@ -237,7 +236,10 @@ async def write_chunk(
         await _upsert_staged(conn, project_id=project_id, rows=rows, mode=mode, now=now)
     inserted = sum(1 for r in rows if r.inserted)
     if inserted:
-        await repository.add_to_count(conn, project_id=project_id, delta=inserted, slot=slot)
+        # Bulk chunks keep their own counter slot (see repository.BULK_COUNTER_SLOT).
+        await repository.add_to_count(
+            conn, project_id=project_id, delta=inserted, slot=repository.BULK_COUNTER_SLOT
+        )
     return rows
 
 

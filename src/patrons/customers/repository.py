@@ -287,13 +287,23 @@ async def add_to_count(conn: Conn, *, project_id: str, delta: int, slot: int | N
     return slot
 
 
+# The counter slot bulk chunks add to, outside the random slots of single writes: a chunk
+# writes its rows (their day counts locked by the trigger) and only then counts them, while a
+# single create locks its new row, then its slot, then its day counts — sharing slots, the two
+# deadlocked on PostgreSQL either way round (chunk counting last: slot against day count;
+# chunk taking its slot first: slot against a new row both wrote; tests/test_scale_out.py saw
+# both). Chunks only meet each other on this slot, after all their row and day-count locks.
+BULK_COUNTER_SLOT = COUNTER_SLOTS
+
+
 async def hold_count(conn: Conn, *, project_id: str) -> int:
     """Lock a counter slot for the caller's transaction before it writes `customer` rows; add
     to it afterwards (`add_to_count(…, slot=)`). Lock order: a single-customer write statement
     bumps its slot before the statement's day-count trigger (migration 0015) runs, so a
     transaction that wrote customers (day-count rows locked by the trigger) and only then took
     a slot could deadlock with it on PostgreSQL — seen under mixed load in tests/test_scale_out.
-    Counter first, customer rows (and their day counts) second, everywhere."""
+    Counter first, then customer rows (and their day counts), for deletes and erasures; bulk
+    chunks count on their own slot (BULK_COUNTER_SLOT)."""
     return await add_to_count(conn, project_id=project_id, delta=0)
 
 
