@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -89,7 +89,7 @@ def _block_id_sql(kind: str, *, prefix: str, first: str) -> str:
     return f"CAST({prefix} AS TEXT) || {dialect.hex_sql(kind, counter, 6)}"
 
 
-async def copy_events(conn: Any, *, project_id: str, events: Sequence[Sequence[Any]]) -> None:
+async def copy_events(conn: Any, *, project_id: str, events: Iterable[Sequence[Any]]) -> None:
     """Events of `project_id` whose every column the caller holds — whole rows, `(project_id,
     id, customer_id, type, category, group_id, snapshot, extra, event_source, created_at)`,
     JSON columns as text — in one COPY. PostgreSQL only (asyncpg's COPY)."""

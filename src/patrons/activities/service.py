@@ -117,18 +117,21 @@ async def record_snapshots(
         origin.event_source() if category == "ACTION" else {"channel": "INTERNAL"}
     ).decode()
     group = origin.request_id
-    events = [
+    event_ids = ids.event_ids(now, len(snapshots))
+    # Made as the COPY reads them (see customers.bulk_writer._whole_records).
+    events = (
         (project_id, event_id, customer_id, type_, category, group, snapshot, None, source, now)
-        for event_id, (customer_id, snapshot) in zip(
-            ids.event_ids(now, len(snapshots)), snapshots, strict=True
-        )
-    ]
+        for event_id, (customer_id, snapshot) in zip(event_ids, snapshots, strict=True)
+    )
     await repository.copy_events(conn, project_id=project_id, events=events)
     if await webhooks.wants_outbox(conn, project_id=project_id):
         await webhooks.add_to_outbox(
             conn,
             project_id=project_id,
-            events=[{"id": e[1], "customer_id": e[2], "created_at": now} for e in events],
+            events=[
+                {"id": event_id, "customer_id": customer_id, "created_at": now}
+                for event_id, (customer_id, _) in zip(event_ids, snapshots, strict=True)
+            ],
         )
 
 

@@ -14,7 +14,7 @@ Two paths, chosen by bulk_writer through `db.dialect.one_writer_at_a_time`:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -51,7 +51,7 @@ async def any_exists(conn: Conn, *, project_id: str, source_ids: Sequence[str]) 
     )
 
 
-async def copy_new(conn: Any, *, project_id: str, records: Sequence[Sequence[Any]]) -> bool:
+async def copy_new(conn: Any, *, project_id: str, records: Iterable[Sequence[Any]]) -> bool:
     """COPY new customers of `project_id` — whole rows, `(project_id, id, source_id,
     *WRITABLE, created_at)` — straight into the table, under a savepoint. False, with nothing
     written, when one of their source_ids exists by now (another writer inserted it since the
