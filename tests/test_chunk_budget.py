@@ -44,6 +44,11 @@ async def _enqueue(db: Database) -> tuple[str, str]:
     return project.project_id, action_id
 
 
+def _stepped(db: Database, chunk_rows: int) -> Worker:
+    """A worker that runs one chunk per step (where chunks overlap, one step would run on)."""
+    return Worker(db, handlers=handlers.registered(), chunk_rows=chunk_rows, overlap=False)
+
+
 async def _chunks(
     db: Database, worker: Worker, project_id: str, action_id: str, done: int = 0
 ) -> list[int]:
@@ -65,7 +70,7 @@ class TestChunkSize:
         self, db: Database
     ) -> None:
         project_id, action_id = await _enqueue(db)
-        worker = Worker(db, handlers=handlers.registered(), chunk_rows=1000)
+        worker = _stepped(db, 1000)
         budget = db.log_budget_bytes
         if budget is not None:
             db.log_budget_bytes = 1  # every chunk logs more than this
@@ -90,7 +95,7 @@ class TestChunkSize:
     ) -> None:
         monkeypatch.setattr(runner, "RESIZE_FLOOR_BYTES", 1)  # any chunk counts
         project_id, action_id = await _enqueue(db)
-        worker = Worker(db, handlers=handlers.registered(), chunk_rows=100)
+        worker = _stepped(db, 100)
         budget = db.log_budget_bytes
         if budget is not None:
             db.log_budget_bytes = 1 << 40  # every chunk logs far less
@@ -112,7 +117,7 @@ class TestChunkSize:
 
     async def test_small_chunks_keep_the_configured_size(self, db: Database) -> None:
         project_id, action_id = await _enqueue(db)
-        worker = Worker(db, handlers=handlers.registered(), chunk_rows=100)
+        worker = _stepped(db, 100)
 
         assert await _chunks(db, worker, project_id, action_id) == [100] * 13
         assert worker.next_rows == {}
@@ -121,13 +126,13 @@ class TestChunkSize:
 class TestReadAhead:
     async def test_a_read_ahead_at_another_checkpoint_is_not_used(self, db: Database) -> None:
         project_id, action_id = await _enqueue(db)
-        first = Worker(db, handlers=handlers.registered(), chunk_rows=500)
+        first = _stepped(db, 500)
         assert await first.step()  # rows 1-500 committed; rows 501-1000 read ahead
         assert list(first.ahead) == [action_id]
 
         # Another worker runs the next chunk meanwhile: the first worker's read-ahead now
         # starts at a checkpoint the job has passed.
-        other = Worker(db, handlers=handlers.registered(), chunk_rows=500)
+        other = _stepped(db, 500)
         assert await other.step()
         sizes = await _chunks(db, first, project_id, action_id, done=1000)
 

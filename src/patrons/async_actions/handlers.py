@@ -85,6 +85,12 @@ class Chunk(Generic[W]):
     rows_done: int  # … and rows consumed since the job began
     progress: int  # 0 to 99; finishing sets 100
     last: bool  # the job is finished once this chunk commits
+    # Overlapped chunks (worker/runner.py; handlers with `overlaps`, databases with concurrent
+    # writers): `apply` calls `written(value)` once it has done every write the next chunk
+    # could wait on (its rows, their counters); the worker then starts the next chunk's
+    # transaction beside this one's rest, handing it `value` as its `after`.
+    after: Any = None  # what the chunk before handed on (it may not have committed yet)
+    written: Callable[[Any], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +117,8 @@ class Summary:
 
 class JobHandler(Protocol[W]):
     type: str
+    # Optional, read with getattr: `reads_ahead` (the next chunk may be read while this one
+    # is written) and `overlaps` (its `apply` calls `Chunk.written`: see Chunk).
 
     async def read_chunk(self, db: Database, job: Job, *, max_rows: int) -> Chunk[W]: ...
 

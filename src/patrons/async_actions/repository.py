@@ -144,22 +144,46 @@ async def checkpoint(
     created: int,
     progress: int,
     now: int,
-) -> None:
-    """Record a committed chunk and free the lease, so the next claim can pick any job."""
-    await conn.execute(
+    keep_until: int | None = None,
+    follows: tuple[str, int] | None = None,
+) -> bool:
+    """Record a committed chunk and free the lease, so the next claim can pick any job — or,
+    with `keep_until`, keep it until then (the worker writes the job's next chunk already).
+
+    `follows`: (owner, bytes_done) for a chunk written while the one before it was still being
+    committed (worker/runner.py, overlapped chunks), which did not lock the job first: only if
+    that one committed and the lease is still the owner's is this one recorded — this UPDATE
+    waits for the one before to end, then sees what it left. False when not recorded.
+    """
+    sql = (
         "UPDATE async_action SET bytes_done = $3, rows_done = $4, done_count = done_count + $5,"
         " failed_count = failed_count + $6, progress = $7, updated_at = $8, attempts = 0,"
         " created_count = created_count + $9,"
-        " lease_owner = NULL, lease_until = NULL WHERE project_id = $1 AND id = $2",
-        project_id,
-        action_id,
-        bytes_done,
-        rows_done,
-        done,
-        failed,
-        progress,
-        now,
-        created,
+        " lease_owner = CASE WHEN CAST($10 AS BIGINT) IS NULL THEN NULL ELSE lease_owner END,"
+        " lease_until = $10"
+        " WHERE project_id = $1 AND id = $2"
+    )
+    args: list[object] = [
+        project_id, action_id, bytes_done, rows_done, done, failed, progress, now, created,
+        keep_until,
+    ]  # fmt: skip
+    if follows is not None:
+        sql += " AND lease_owner = $11 AND bytes_done = $12 AND status = 'IN_PROGRESS'"
+        args += follows
+    return await conn.fetchval(sql + " RETURNING 1", *args) is not None
+
+
+# house: cross-project — a worker serves every project
+async def others_waiting(conn: DB, *, action_id: str, now: int) -> bool:
+    """Whether an active job other than `action_id` could be claimed now (see `candidates`)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM async_action"
+            " WHERE status IN ('ENQUEUED', 'IN_PROGRESS')"
+            " AND (lease_until IS NULL OR lease_until < $1) AND id <> $2)",
+            now,
+            action_id,
+        )
     )
 
 

@@ -210,6 +210,7 @@ async def write_chunk(
     mode: str,
     now: int,
     arranged: bool = False,
+    after: int | None = None,
 ) -> list[RowWrite]:
     """Upsert the rows; returned in the order they were written (by source_id).
 
@@ -219,11 +220,13 @@ async def write_chunk(
     timestamps. Rows are written in source_id order, so two jobs touching the same customers
     lock them in the same order and cannot deadlock; a new row's id carries the chunk's
     millisecond of its place in that order (not always its own `created_at`'s). `arranged`:
-    the rows are `arrange`d already.
+    the rows are `arrange`d already; `after`: the lowest `created_at` to give (the job's
+    chunk before this one may not have committed yet: see `Chunk.after`).
     """
     if not arranged:
         rows = arrange(rows, mode)
     first = await repository.next_created_at(conn, project_id=project_id, now=now)
+    first = max(first, after or 0)
     # Ids take the chunk's milliseconds in the order rows are written, so new ones ascend as
     # they are inserted (the id index's right edge: PostgreSQL's COPY of a chunk in lock
     # order took 11% less server CPU than with ids in input order).

@@ -54,6 +54,9 @@ class CustomerJob(PayloadRows[Any, RowWrite]):
     """
 
     mode: str
+    # Where writers run concurrently, the worker starts the next chunk once this one's rows
+    # and counters are written (`Chunk.written`: the created_at the next one starts after).
+    overlaps = True
 
     async def apply(
         self, conn: Conn, job: Job, chunk: Chunk[list[RowWrite]], *, now: int
@@ -62,7 +65,9 @@ class CustomerJob(PayloadRows[Any, RowWrite]):
             return Applied(done=0)
         rows = chunk.work  # arranged (`arrange`): rows repeating a source_id merged
         failures: list[Failure] = []
-        created = await self._write(conn, job, rows, failures, now=now)
+        created = await self._write(conn, job, chunk, rows, failures, now=now)
+        if chunk.written is not None:  # after a split (see `_write`), or with no row written
+            chunk.written(_next_after(rows, chunk.after))
         await record_failures(conn, job, failures)
         given = sum(1 + len(row.merged_rows) for row in rows)
         return Applied(done=given - len(failures), created=created, failed=len(failures))
@@ -71,9 +76,19 @@ class CustomerJob(PayloadRows[Any, RowWrite]):
         return bulk_writer.arrange(work, self.mode)
 
     async def _write(
-        self, conn: Conn, job: Job, rows: list[RowWrite], failures: list[Failure], *, now: int
+        self,
+        conn: Conn,
+        job: Job,
+        chunk: Chunk[list[RowWrite]],
+        rows: list[RowWrite],
+        failures: list[Failure],
+        *,
+        now: int,
+        whole: bool = True,
     ) -> int:
-        """Write `rows` (or, when the database refuses them, each half); the rows created."""
+        """Write `rows` (or, when the database refuses them, each half); the rows created.
+        The next chunk may start (`Chunk.written`) once the whole chunk's rows are written, not
+        before its events: a half written after it had started could wait on its rows."""
         try:
             async with savepoint(conn):
                 written = await bulk_writer.write_chunk(
@@ -83,7 +98,10 @@ class CustomerJob(PayloadRows[Any, RowWrite]):
                     mode=self.mode,
                     now=now,
                     arranged=True,
+                    after=chunk.after,
                 )
+                if whole and chunk.written is not None:
+                    chunk.written(_next_after(written, chunk.after))
                 await bulk_writer.record_written(
                     conn,
                     project_id=job.project_id,
@@ -96,9 +114,10 @@ class CustomerJob(PayloadRows[Any, RowWrite]):
                 raise  # transient (deadlock, lost connection …): the chunk is retried whole
             if len(rows) > 1:
                 half = len(rows) // 2
-                return await self._write(conn, job, rows[:half], failures, now=now) + (
-                    await self._write(conn, job, rows[half:], failures, now=now)
-                )
+                first, second = rows[:half], rows[half:]
+                return await self._write(
+                    conn, job, chunk, first, failures, now=now, whole=False
+                ) + await self._write(conn, job, chunk, second, failures, now=now, whole=False)
             reason = f"the database refused the row: {_first_line(exc)}"
             failures += [
                 Failure(row_no, rows[0].source_id, reason)
@@ -160,6 +179,12 @@ class ImportCsv(CustomerJob):
             "done_count": totals.done,
             "failed_count": totals.failed,
         }
+
+
+def _next_after(rows: list[RowWrite], after: int | None) -> int | None:
+    """The lowest created_at the job's next chunk may give: after every one given here."""
+    stamps = [row.created_at for row in rows if row.created_at]
+    return max(stamps) + 1 if stamps else after
 
 
 def _first_line(exc: Exception) -> str:

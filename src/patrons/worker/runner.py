@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,7 +40,7 @@ from patrons.async_actions.handlers import (
 from patrons.async_actions.service import JOBS_CHANNEL, encode_result
 from patrons.core import ids
 from patrons.core.clock import now_ms
-from patrons.db import database
+from patrons.db import database, dialect
 from patrons.db.database import Conn, Database
 
 log = logging.getLogger("patrons.worker")
@@ -49,6 +50,8 @@ CHUNK_GROWTH = 3  # within a log budget a chunk grows up to this many times `chu
 RESIZE_FLOOR_BYTES = 1 << 20  # a chunk logging less keeps its size (small jobs, tests)
 READ_AHEAD_JOBS = 4  # jobs with a next chunk read ahead at once (round-robin between jobs)
 MAX_ATTEMPTS = 20  # claims of one job without a committed chunk before it is FAILED
+# A worker's connections: two overlapped chunks' transactions, and its companions' (webhooks).
+POOL_MAX = 4
 
 
 class Worker:
@@ -61,8 +64,12 @@ class Worker:
         lease_ms: int = 30_000,
         poll: float = 0.5,
         services: Sequence[BackgroundService] = (),
+        overlap: bool = True,
     ) -> None:
         self.db = db
+        # Overlap a job's chunks where the database allows it (`_overlaps`); False: one chunk
+        # per `step`, always (tests that watch a job chunk by chunk).
+        self.overlap = overlap
         # Loops run beside the job loop on the same database until stop (assembly.services:
         # the webhook dispatcher); the worker knows what they are no more than its job types.
         self.services = tuple(services)
@@ -76,9 +83,11 @@ class Worker:
         self.ahead: dict[str, tuple[int, int, asyncio.Future[Chunk[Any]]]] = {}
         self.lease_ms = lease_ms
         self.poll = poll
+        self._stopping: asyncio.Event | None = None  # `run`'s stop: overlapped chunks end
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s started; job types: %s", self.owner, ", ".join(sorted(self.handlers)))
+        self._stopping = stop
         wake = asyncio.Event()
         listening = await database.listen(self.db, JOBS_CHANNEL, wake.set)
         companions: list[asyncio.Task[None]] = [
@@ -142,40 +151,123 @@ class Worker:
             return Job.of(leased)
 
     async def run_chunk(self, job: Job, handler: JobHandler[Any]) -> None:
-        started = observability.now()
-        # Before the chunk too: the WAL may hold an upload's transaction; the peak is then one
-        # of them, not both.
-        await self.db.after_bulk_write()
-        max_rows = self.next_rows.get(job.type, self.chunk_rows)
-        chunk = await self._read(job, handler, max_rows)
-        await self._read_ahead(job, handler, chunk, max_rows)
-        async with self.db.transaction() as conn:
-            if not await repository.hold_lease(
-                conn, project_id=job.project_id, action_id=job.id, owner=self.owner
-            ):
-                log.warning("worker %s lost the lease on %s; chunk dropped", self.owner, job.id)
-                return
-            now = now_ms()
-            applied = await handler.apply(conn, job, chunk, now=now)
-            if chunk.failures:
-                await repository.insert_failures(
-                    conn, project_id=job.project_id, action_id=job.id, failures=chunk.failures
+        """Run the job's chunk at its checkpoint — and, where chunks overlap, the chunks after
+        it for as long as no other job waits (see `_overlaps`)."""
+        overlap = self._overlaps(handler)
+        before: tuple[asyncio.Future[bool], asyncio.Future[Any]] | None = None
+        try:
+            while True:
+                # Before the chunk too: the WAL may hold an upload's transaction; the peak is
+                # then one of them, not both.
+                await self.db.after_bulk_write()
+                max_rows = self.next_rows.get(job.type, self.chunk_rows)
+                chunk = await self._read(job, handler, max_rows)
+                await self._read_ahead(job, handler, chunk, max_rows)
+                keep = overlap and not chunk.last and not await self._others_waiting(job)
+                handed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                if keep:
+                    chunk.written = functools.partial(_hand_on, handed)
+                follows = None
+                if before is not None:
+                    chunk.after = before[1].result() if before[1].done() else None
+                    follows = (self.owner, job.bytes_done)
+                committing = asyncio.ensure_future(
+                    self._commit(job, handler, chunk, keep=keep, follows=follows)
                 )
-            failed = len(chunk.failures) + applied.failed
-            await repository.checkpoint(
-                conn,
-                project_id=job.project_id,
-                action_id=job.id,
-                bytes_done=chunk.bytes_done,
-                rows_done=chunk.rows_done,
-                done=applied.done,
-                failed=failed,
-                created=applied.created,
-                progress=chunk.progress,
-                now=now,
-            )
-            if chunk.last:
-                await self._finish(conn, job, handler, now)
+                await asyncio.wait((handed, committing), return_when=asyncio.FIRST_COMPLETED)
+                if before is not None:
+                    earlier, before = before[0], None
+                    try:
+                        committed = await earlier
+                    except BaseException:
+                        committing.cancel()  # its checkpoint would refuse it anyway
+                        await asyncio.gather(committing, return_exceptions=True)
+                        raise
+                    if not committed:  # the lease was lost: this one's checkpoint refuses too
+                        await asyncio.gather(committing, return_exceptions=True)
+                        return
+                if not keep:
+                    await committing
+                    return
+                if committing.done() and not committing.result():
+                    return
+                before = (committing, handed)
+                job = dataclasses.replace(
+                    job, bytes_done=chunk.bytes_done, rows_done=chunk.rows_done
+                )
+        finally:
+            if before is not None:  # a later step failed: let the chunk before end first
+                (outcome,) = await asyncio.gather(before[0], return_exceptions=True)
+                if isinstance(outcome, BaseException):
+                    log.warning("worker %s: a chunk of %s failed: %r", self.owner, job.id, outcome)
+
+    def _overlaps(self, handler: JobHandler[Any]) -> bool:
+        """Whether the handler's chunks overlap: chunk N+1's transaction starts once chunk N's
+        `apply` has done the writes N+1 could wait on (`Chunk.written`), so one connection
+        writes N+1's rows while another writes N's events and commits. Only where writers run
+        concurrently (PostgreSQL); N keeps the lease for N+1 (`repository.checkpoint`), whose
+        checkpoint is recorded only if N committed — a chunk is still applied exactly once."""
+        return (
+            self.overlap
+            and bool(getattr(handler, "overlaps", False))
+            and not dialect.one_writer_at_a_time(self.db.kind)
+        )
+
+    async def _others_waiting(self, job: Job) -> bool:
+        """Another job could be claimed (or this worker is stopping): the chunk frees its
+        lease, so jobs still take turns a chunk at a time."""
+        if self._stopping is not None and self._stopping.is_set():
+            return True
+        return await repository.others_waiting(self.db, action_id=job.id, now=now_ms())
+
+    async def _commit(
+        self,
+        job: Job,
+        handler: JobHandler[Any],
+        chunk: Chunk[Any],
+        *,
+        keep: bool = False,
+        follows: tuple[str, int] | None = None,
+    ) -> bool:
+        """Apply the chunk and record its checkpoint in one transaction; False when the lease
+        was lost (nothing committed). `keep`: keep the lease for the next chunk; `follows`:
+        (owner, bytes_done) the chunk before left, when it may still be committing."""
+        started = observability.now()
+        try:
+            async with self.db.transaction() as conn:
+                # A chunk that follows one still committing does not lock the job first (it
+                # would wait for that one's end): its checkpoint checks the lease instead.
+                if follows is None and not await repository.hold_lease(
+                    conn, project_id=job.project_id, action_id=job.id, owner=self.owner
+                ):
+                    raise _LeaseLost
+                now = now_ms()
+                applied = await handler.apply(conn, job, chunk, now=now)
+                if chunk.failures:
+                    await repository.insert_failures(
+                        conn, project_id=job.project_id, action_id=job.id, failures=chunk.failures
+                    )
+                failed = len(chunk.failures) + applied.failed
+                if not await repository.checkpoint(
+                    conn,
+                    project_id=job.project_id,
+                    action_id=job.id,
+                    bytes_done=chunk.bytes_done,
+                    rows_done=chunk.rows_done,
+                    done=applied.done,
+                    failed=failed,
+                    created=applied.created,
+                    progress=chunk.progress,
+                    now=now,
+                    keep_until=now + self.lease_ms if keep else None,
+                    follows=follows,
+                ):
+                    raise _LeaseLost  # rolls the chunk back
+                if chunk.last:
+                    await self._finish(conn, job, handler, now)
+        except _LeaseLost:
+            log.warning("worker %s lost the lease on %s; chunk dropped", self.owner, job.id)
+            return False
         logged = await self.db.after_bulk_write()
         self._size_next_chunk(job.type, rows=chunk.rows_done - job.rows_done, logged=logged)
         if chunk.last:
@@ -193,6 +285,7 @@ class Worker:
             failed,
             ", done" if chunk.last else "",
         )
+        return True
 
     async def _read(self, job: Job, handler: JobHandler[Any], max_rows: int) -> Chunk[Any]:
         """The job's chunk at its checkpoint: the one read ahead if it starts there (and is
@@ -290,6 +383,15 @@ class Worker:
                 result=encode_result({"message": reason}),
                 now=now_ms(),
             )
+
+
+class _LeaseLost(Exception):
+    """The chunk's lease is not this worker's any more: its transaction is rolled back."""
+
+
+def _hand_on(handed: asyncio.Future[Any], value: Any) -> None:
+    if not handed.done():
+        handed.set_result(value)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
