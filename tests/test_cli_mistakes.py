@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from patrons.settings import mask_url
+from patrons.settings import Settings, mask_url
 from tests.conftest import PG_URL, _free_port, _pg_reachable
 
 LIMIT = 10.0  # seconds a mistake may take to be reported
@@ -92,6 +92,15 @@ def drop_pg(name: str) -> None:
 
 
 class TestSettings:
+    def test_chunk_rows_default_follows_the_database(self, monkeypatch) -> None:
+        monkeypatch.delenv("PATRONS_WORKER_CHUNK_ROWS", raising=False)
+        monkeypatch.setenv("PATRONS_DATABASE_URL", "sqlite:///patrons.db")
+        assert Settings.from_env().worker_chunk_rows == 5000
+        monkeypatch.setenv("PATRONS_DATABASE_URL", "postgresql://u@127.0.0.1:5432/patrons")
+        assert Settings.from_env().worker_chunk_rows == 10_000
+        monkeypatch.setenv("PATRONS_WORKER_CHUNK_ROWS", "700")  # set: on either database
+        assert Settings.from_env().worker_chunk_rows == 700
+
     def test_non_number_max_body_bytes_names_the_variable(self, tmp_path) -> None:
         result = run(tmp_path, "serve", PATRONS_MAX_BODY_BYTES="ten")
         one_line(result, "PATRONS_MAX_BODY_BYTES", "'ten'", code=2)
