@@ -18,7 +18,7 @@ from patrons.async_actions.handlers import Applied, Chunk, Job
 from patrons.customers import repository as customers
 from patrons.customers.jobs import IMPORT_CSV, ImportCsv
 from patrons.db import dialect
-from patrons.db.database import Conn, Database, kind_of
+from patrons.db.database import Conn, Database, Row, kind_of
 from patrons.projects import service as projects
 from patrons.worker.runner import Worker
 
@@ -85,6 +85,17 @@ async def _written(db: Database, project_id: str) -> tuple[list[str], int]:
     return [r["source_id"] for r in rows], events
 
 
+async def _one_step(db: Database) -> tuple[str, Watched, Worker, Row]:
+    """A job enqueued and one `step` of a watched worker: project id, handler, worker, job row."""
+    project_id, action_id = await _enqueue(db)
+    watched = Watched()
+    worker = Worker(db, handlers={IMPORT_CSV: watched}, chunk_rows=CHUNK)
+    assert await worker.step()
+    row = await jobs.get(db, project_id=project_id, action_id=action_id)
+    assert row is not None
+    return project_id, watched, worker, row
+
+
 async def _drain(worker: Worker) -> None:
     """Run every job to its end (a worker serves every project: left over, a job here would
     take turns with the next test's)."""
@@ -99,14 +110,8 @@ class TestOverlap:
         self, db: Database
     ) -> None:
         _overlapping(db)
-        project_id, action_id = await _enqueue(db)
-        watched = Watched()
-        worker = Worker(db, handlers={IMPORT_CSV: watched}, chunk_rows=CHUNK)
+        project_id, watched, _worker, row = await _one_step(db)
 
-        assert await worker.step()
-
-        row = await jobs.get(db, project_id=project_id, action_id=action_id)
-        assert row is not None
         assert (row["status"], row["rows_done"], row["done_count"]) == ("DONE", ROWS, ROWS)
         assert row["lease_owner"] is None
         assert watched.peak == 2
@@ -122,14 +127,8 @@ class TestOverlap:
     async def test_sqlite_runs_one_chunk_per_step(self, db: Database) -> None:
         if not dialect.one_writer_at_a_time(kind_of(db)):
             pytest.skip("SQLite writes one transaction at a time")
-        project_id, action_id = await _enqueue(db)
-        watched = Watched()
-        worker = Worker(db, handlers={IMPORT_CSV: watched}, chunk_rows=CHUNK)
+        _project_id, watched, worker, row = await _one_step(db)
 
-        assert await worker.step()
-
-        row = await jobs.get(db, project_id=project_id, action_id=action_id)
-        assert row is not None
         assert (row["status"], row["rows_done"], row["lease_owner"]) == ("IN_PROGRESS", CHUNK, None)
         assert watched.peak == 1
         await _drain(worker)
