@@ -155,8 +155,10 @@ class Worker:
         it for as long as no other job waits (see `_overlaps`)."""
         overlap = self._overlaps(handler)
         before: tuple[asyncio.Future[bool], asyncio.Future[Any]] | None = None
+        committing: asyncio.Future[bool] | None = None
         try:
             while True:
+                committing = None
                 # Before the chunk too: the WAL may hold an upload's transaction; the peak is
                 # then one of them, not both.
                 await self.db.after_bulk_write()
@@ -196,10 +198,12 @@ class Worker:
                     job, bytes_done=chunk.bytes_done, rows_done=chunk.rows_done
                 )
         finally:
-            if before is not None:  # a later step failed: let the chunk before end first
-                (outcome,) = await asyncio.gather(before[0], return_exceptions=True)
-                if isinstance(outcome, BaseException):
-                    log.warning("worker %s: a chunk of %s failed: %r", self.owner, job.id, outcome)
+            # Left early (an error, a cancellation): chunks still in flight end first, in order.
+            for pending in (before[0] if before else None, committing):
+                if pending is not None and not pending.done():
+                    (outcome,) = await asyncio.gather(pending, return_exceptions=True)
+                    if isinstance(outcome, BaseException):
+                        log.warning("worker %s: %s chunk failed: %r", self.owner, job.id, outcome)
 
     def _overlaps(self, handler: JobHandler[Any]) -> bool:
         """Whether the handler's chunks overlap: chunk N+1's transaction starts once chunk N's
