@@ -36,6 +36,7 @@ class Watched(ImportCsv):
         self.running = 0
         self.peak = 0
         self.began: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self.released = asyncio.Event()  # set: chunks stop waiting for the next one
 
     async def apply(self, conn: Conn, job: Job, chunk: Chunk[Any], *, now: int) -> Applied:
         self.began[job.rows_done].set()
@@ -43,8 +44,14 @@ class Watched(ImportCsv):
         self.peak = max(self.peak, self.running)
         try:
             applied = await super().apply(conn, job, chunk, now=now)
-            if chunk.written is not None:  # a next chunk was started: it begins meanwhile
-                await asyncio.wait_for(self.began[chunk.rows_done].wait(), timeout=30)
+            if chunk.written is not None and not self.released.is_set():
+                # A next chunk was started: it begins meanwhile.
+                began = asyncio.ensure_future(self.began[chunk.rows_done].wait())
+                released = asyncio.ensure_future(self.released.wait())
+                await asyncio.wait((began, released), timeout=30, return_when="FIRST_COMPLETED")
+                began.cancel()
+                released.cancel()
+                assert self.began[chunk.rows_done].is_set() or self.released.is_set()
             if job.rows_done == self.fail_at:
                 self.fail_at = None
                 raise RuntimeError("this chunk fails after the next one began")
@@ -160,6 +167,35 @@ class TestOverlap:
         assert source_ids == [f"o-{i:05d}" for i in range(ROWS)]
         assert events == ROWS
         assert await customers.live_count(db, project_id=project_id) == ROWS
+
+    async def test_a_step_cancelled_mid_job_leaves_whole_chunks(self, db: Database) -> None:
+        _overlapping(db)
+        project_id, action_id = await _enqueue(db)
+        watched = Watched()
+        worker = Worker(db, handlers={IMPORT_CSV: watched}, chunk_rows=CHUNK, lease_ms=1)
+        stepping = asyncio.ensure_future(worker.step())
+        await asyncio.wait_for(watched.began[3 * CHUNK].wait(), timeout=30)  # the 4th chunk
+
+        watched.released.set()
+        stepping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stepping
+
+        # Nothing left in flight; what committed is whole chunks, each row and event once.
+        assert watched.running == 0
+        row = await jobs.get(db, project_id=project_id, action_id=action_id)
+        assert row is not None
+        done = row["rows_done"]
+        assert done % CHUNK == 0
+        assert done >= 2 * CHUNK
+        source_ids, events = await _written(db, project_id)
+        assert (len(source_ids), events) == (done, done)
+        await _drain(worker)
+        row = await jobs.get(db, project_id=project_id, action_id=action_id)
+        assert row is not None
+        assert (row["status"], row["done_count"]) == ("DONE", ROWS)
+        source_ids, events = await _written(db, project_id)
+        assert (source_ids, events) == ([f"o-{i:05d}" for i in range(ROWS)], ROWS)
 
     async def test_another_job_waiting_gets_its_turn_after_one_chunk(self, db: Database) -> None:
         _overlapping(db)
