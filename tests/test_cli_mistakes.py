@@ -97,7 +97,7 @@ class TestSettings:
         monkeypatch.setenv("PATRONS_DATABASE_URL", "sqlite:///patrons.db")
         assert Settings.from_env().worker_chunk_rows == 5000
         monkeypatch.setenv("PATRONS_DATABASE_URL", "postgresql://u@127.0.0.1:5432/patrons")
-        assert Settings.from_env().worker_chunk_rows == 20_000
+        assert Settings.from_env().worker_chunk_rows == 10_000
         monkeypatch.setenv("PATRONS_WORKER_CHUNK_ROWS", "700")  # set: on either database
         assert Settings.from_env().worker_chunk_rows == 700
 

@@ -66,12 +66,11 @@ def _flag(raw: str | None, default: bool) -> bool:
 
 def default_chunk_rows(database_url: str) -> int:
     """A job chunk's rows unless PATRONS_WORKER_CHUNK_ROWS says: 5,000 on SQLite, whose worker
-    then sizes chunks to its WAL budget (worker/runner.py); 20,000 on PostgreSQL, which bounds
+    then sizes chunks to its WAL budget (worker/runner.py); 10,000 on PostgreSQL, which bounds
     no transaction's log — each chunk has fixed costs on the server (statements, trigger,
-    commit). A 1M-row import in process, alternating runs: 37.5 / 42.6 / 33.8 s in 20,000-row
-    chunks against 42.4 / 46.2 / 36.6 s in 10,000-row ones, and those ~10% under 5,000-row
-    ones; the worker's peak RSS grows ~65 MB per 10,000 rows."""
-    return 5000 if database_url.startswith("sqlite:") else 20_000
+    commit): a 1M-row import took 44 s in 10,000-row chunks against 49 s in 5,000-row ones
+    (medians of alternating runs, in process)."""
+    return 5000 if database_url.startswith("sqlite:") else 10_000
 
 
 def check_database_url(url: str, name: str = "PATRONS_DATABASE_URL") -> str:
