@@ -432,7 +432,7 @@ def worker(wait_for_db: float = WAIT_FOR_DB) -> None:
     from patrons import assembly
     from patrons.async_actions import handlers as job_handlers
     from patrons.observability import configure_logging
-    from patrons.worker.runner import POOL_MAX, Worker
+    from patrons.worker import runner
 
     settings = Settings.from_env()
     assembly.install()
@@ -440,15 +440,13 @@ def worker(wait_for_db: float = WAIT_FOR_DB) -> None:
     _start_database(settings, wait_for_db)
 
     async def run() -> None:
-        db = await database.connect(
-            settings.database_url, pg_pool_min=1, pg_pool_max=POOL_MAX, jobs=True
-        )
+        db = await runner.connect(settings.database_url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await Worker(
+            await runner.Worker(
                 db,
                 handlers=job_handlers.registered(),
                 chunk_rows=settings.worker_chunk_rows,

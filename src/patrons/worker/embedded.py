@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from patrons.async_actions.handlers import BackgroundService, JobHandler
-from patrons.db import database
-from patrons.worker.runner import POOL_MAX, Worker
+from patrons.worker import runner
+from patrons.worker.runner import Worker
 
 log = logging.getLogger("patrons.worker")
 SWITCH_INTERVAL = 0.001  # seconds; see EmbeddedWorker.start
@@ -72,7 +72,7 @@ class EmbeddedWorker:
             self._ready.set()
 
     async def _run(self) -> None:
-        db = await database.connect(self.url, pg_pool_min=1, pg_pool_max=POOL_MAX, jobs=True)
+        db = await runner.connect(self.url)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._ready.set()

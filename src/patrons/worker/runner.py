@@ -50,8 +50,13 @@ CHUNK_GROWTH = 3  # within a log budget a chunk grows up to this many times `chu
 RESIZE_FLOOR_BYTES = 1 << 20  # a chunk logging less keeps its size (small jobs, tests)
 READ_AHEAD_JOBS = 4  # jobs with a next chunk read ahead at once (round-robin between jobs)
 MAX_ATTEMPTS = 20  # claims of one job without a committed chunk before it is FAILED
-# A worker's connections: two overlapped chunks' transactions, and its companions' (webhooks).
-POOL_MAX = 4
+POOL_MAX = 4  # a worker's connections (see `connect`)
+
+
+async def connect(url: str) -> Database:
+    """A worker's database: its pool holds two overlapped chunks' transactions and its
+    companions' (webhook deliveries); SQLite gets a job worker's page cache."""
+    return await database.connect(url, pg_pool_min=1, pg_pool_max=POOL_MAX, jobs=True)
 
 
 class Worker:
@@ -154,7 +159,8 @@ class Worker:
         """Run the job's chunk at its checkpoint — and, where chunks overlap, the chunks after
         it for as long as no other job waits (see `_overlaps`)."""
         overlap = self._overlaps(handler)
-        before: tuple[asyncio.Future[bool], asyncio.Future[Any]] | None = None
+        before: asyncio.Future[bool] | None = None  # the chunk before, maybe still committing
+        after: Any = None  # what it handed on (`Chunk.after`)
         committing: asyncio.Future[bool] | None = None
         try:
             while True:
@@ -171,14 +177,14 @@ class Worker:
                     chunk.written = functools.partial(_hand_on, handed)
                 follows = None
                 if before is not None:
-                    chunk.after = before[1].result() if before[1].done() else None
+                    chunk.after = after
                     follows = (self.owner, job.bytes_done)
                 committing = asyncio.ensure_future(
                     self._commit(job, handler, chunk, keep=keep, follows=follows)
                 )
                 await asyncio.wait((handed, committing), return_when=asyncio.FIRST_COMPLETED)
                 if before is not None:
-                    earlier, before = before[0], None
+                    earlier, before = before, None
                     try:
                         committed = await earlier
                     except BaseException:
@@ -193,13 +199,13 @@ class Worker:
                     return
                 if committing.done() and not committing.result():
                     return
-                before = (committing, handed)
+                before, after = committing, handed.result() if handed.done() else None
                 job = dataclasses.replace(
                     job, bytes_done=chunk.bytes_done, rows_done=chunk.rows_done
                 )
         finally:
             # Left early (an error, a cancellation): chunks still in flight end first, in order.
-            for pending in (before[0] if before else None, committing):
+            for pending in (before, committing):
                 if pending is not None and not pending.done():
                     (outcome,) = await asyncio.gather(pending, return_exceptions=True)
                     if isinstance(outcome, BaseException):
