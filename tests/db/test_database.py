@@ -9,6 +9,7 @@ import pytest
 import patrons
 from patrons.db import database
 from patrons.db.database import Database
+from patrons.worker import runner
 
 PACKAGE = Path(patrons.__file__).parent
 
@@ -127,7 +128,7 @@ class TestJobWorkerConnection:
         if db.kind != "sqlite":
             pytest.skip("SQLite's page cache (PostgreSQL's is the server's)")
         assert isinstance(db, database.SqliteDatabase)
-        worker_db = await database.connect(f"sqlite:///{db.path}", jobs=True)
+        worker_db = await runner.connect(f"sqlite:///{db.path}")
         try:
             assert await worker_db.fetchval("PRAGMA cache_size") == -database.JOBS_CACHE_KIB
             assert await db.fetchval("PRAGMA cache_size") == -database.CACHE_KIB
@@ -135,4 +136,4 @@ class TestJobWorkerConnection:
             await worker_db.close()
         sources = (PACKAGE / "worker" / "embedded.py", PACKAGE / "cli" / "main.py")
         for source in sources:
-            assert "jobs=True" in source.read_text(), source
+            assert "runner.connect(" in source.read_text(), source
