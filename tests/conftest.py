@@ -194,6 +194,22 @@ def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         stop()
 
 
+@pytest.fixture
+def workerless_server(server: Server, tmp_path: Path) -> Iterator[Server]:
+    """A server with no embedded worker on a database of its own, so its jobs stay queued:
+    no other process's worker shares the database to claim them (on the shared database the
+    session server's worker could finish a job before the test looked at it)."""
+    own, drop = make_backend(server.backend.name, tmp_path)
+    try:
+        running, stop = start_server(own, tmp_path, PATRONS_EMBEDDED_WORKER="0")
+        try:
+            yield running
+        finally:
+            stop()
+    finally:
+        drop()
+
+
 async def _new_project(url: str) -> projects.Credentials:
     db = await database.connect(url, pg_pool_min=1, pg_pool_max=1)
     try:

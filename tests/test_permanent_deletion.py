@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,7 +14,7 @@ import pytest
 
 from patrons.db import dialect
 from patrons.db.tables import metadata
-from tests.conftest import Backend, Project, Server, new_project, start_server
+from tests.conftest import Backend, Project, Server, new_project
 from tests.factories import create_customer, upload_csv, wait_done
 
 COUNTERS = ("events", "customer_events", "daily_events", "segments", "orders", "order_events")
@@ -251,20 +249,12 @@ class TestNothingLeft:
         assert again.json()["id"] != customer_id
 
 
-@pytest.fixture
-def paused_server(server: Server, tmp_path: Path) -> Iterator[Server]:
-    """A second server on the same database with no embedded worker: jobs stay queued."""
-    running, stop = start_server(server.backend, tmp_path, PATRONS_EMBEDDED_WORKER="0")
-    try:
-        yield running
-    finally:
-        stop()
-
-
 class TestRunningJob:
-    def test_a_queued_job_naming_the_person_blocks_the_erasure(self, paused_server: Server) -> None:
-        project: Project = new_project(paused_server.backend)
-        with httpx.Client(base_url=paused_server.base_url, headers=project.headers) as api:
+    def test_a_queued_job_naming_the_person_blocks_the_erasure(
+        self, workerless_server: Server
+    ) -> None:
+        project: Project = new_project(workerless_server.backend)
+        with httpx.Client(base_url=workerless_server.base_url, headers=project.headers) as api:
             named = create_customer(api, source_id="in,job" + secrets.token_hex(3))
             bystander = create_customer(api)
             queued = api.post(

@@ -11,14 +11,14 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import Project, Server, start_server
+from tests.conftest import Project, Server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -157,16 +157,13 @@ async def test_upload_a_csv_and_watch_it_finish(
 
 
 @pytest.fixture
-def workerless(server: Server, tmp_path: Path) -> Iterator[Server]:
-    """A second server on the same database without the embedded worker: its jobs wait until
-    a `patrons worker` is started, so the page is seen waiting and then updating itself."""
+def workerless(server: Server, request: pytest.FixtureRequest) -> Server:
+    """A server without the embedded worker, on its own database: its jobs wait until a
+    `patrons worker` is started, so the page is seen waiting and then updating itself."""
     if server.backend.name != "sqlite":
         pytest.skip("one database shows it; the page is the same on both")
-    running, stop = start_server(server.backend, tmp_path, PATRONS_EMBEDDED_WORKER="0")
-    try:
-        yield running
-    finally:
-        stop()
+    running: Server = request.getfixturevalue("workerless_server")
+    return running
 
 
 async def test_the_job_page_updates_itself(
