@@ -18,7 +18,7 @@ from patrons.async_actions import service as async_actions
 from patrons.async_actions.handlers import Chunk, Job
 from patrons.customers import bulk_writer, repository
 from patrons.customers.bulk_writer import PATCH, REPLACE, RowWrite
-from patrons.customers.jobs import BULK_UPDATE, METADATA_UPDATE, BulkUpdate
+from patrons.customers.jobs import BULK_UPDATE, METADATA_UPDATE, BulkUpdate, ImportCsv
 from patrons.db import database
 from patrons.db.database import Conn, Database, kind_of
 from patrons.db.savepoint import refuses_row
@@ -160,6 +160,33 @@ class TestAChunkThatLooksAllNew:
         assert (again["id"], again["name"]) == (old.customer_id, "new")
 
 
+class TestACsvRowOverAnExistingCustomer:
+    async def test_replaces_it_whole(self, conn: Conn, tenant: Credentials) -> None:
+        """A CSV row, converted as a job converts it (`prepare`d: its values only in `full`),
+        for a source_id that exists: the customer takes exactly the row's values — a column
+        the row leaves empty is cleared (the update path reads `full`, not `changes`)."""
+        (old,) = await bulk_writer.write_chunk(
+            conn,
+            project_id=tenant.project_id,
+            rows=[RowWrite(1, "r-1", {"name": "old", "email": "old@example.com"})],
+            mode=PATCH,
+            now=NOW,
+        )
+        handler = ImportCsv()
+        row = handler.convert(
+            handler.prepare(["source_id", "name", "email"]), ["r-1", "new", ""], 2
+        )
+        assert isinstance(row, RowWrite)
+        assert row.changes == {}
+        (written,) = await bulk_writer.write_chunk(
+            conn, project_id=tenant.project_id, rows=[row], mode=REPLACE, now=NOW, arranged=True
+        )
+        assert not written.inserted
+        got = await repository.get_by_source_id(conn, project_id=tenant.project_id, source_id="r-1")
+        assert got is not None
+        assert (got["id"], got["name"], got["email"]) == (old.customer_id, "new", None)
+
+
 class TestSqliteInsertFromJson:
     async def test_values_keep_their_types_and_text_with_a_nul_is_bound(
         self, conn: Conn, tenant: Credentials
@@ -199,24 +226,30 @@ class TestSqliteInsertFromJson:
 
 class TestRowsBuiltAhead:
     def test_a_merged_row_carries_the_values_of_its_merge(self) -> None:
-        """`prepare`d rows (CSV: built on the converting thread) that repeat a source_id: the
-        write and the event snapshot are those of the merged row."""
+        """`prepare`d rows (CSV, REPLACE: built on the converting thread) that repeat a
+        source_id: the write and the event snapshot are those of the later row."""
 
-        def rows() -> list[RowWrite]:
-            return [
-                bulk_writer.prepare(
-                    RowWrite(i, "dup", {"name": name, "metadata": {"n": i}}), snapshot=True
-                )
-                for i, name in ((1, "first"), (2, "second"))
-            ]
+        def values(i: int, name: str) -> dict[str, object]:
+            return {"name": name, "metadata": {"n": i}}
 
-        for mode in (REPLACE, PATCH):
-            (merged,) = bulk_writer.dedupe(rows(), mode)
-            fresh = RowWrite(0, "dup", dict(merged.changes))
-            full = bulk_writer.prepare(fresh, snapshot=True).full
-            assert (merged.full or bulk_writer._full_row(merged)) == full
-            assert bulk_writer._snapshot(merged, full) == bulk_writer._snapshot(fresh, full)
-            assert "second" in bulk_writer._snapshot(merged, full)
+        rows = [
+            bulk_writer.prepare(RowWrite(i, "dup", values(i, name)), snapshot=True)
+            for i, name in ((1, "first"), (2, "second"))
+        ]
+        (merged,) = bulk_writer.dedupe(rows, REPLACE)
+        fresh = bulk_writer.prepare(RowWrite(0, "dup", values(2, "second")), snapshot=True)
+        assert merged.full == fresh.full
+        assert merged.merged_rows == (2,)
+        assert bulk_writer._snapshot(merged, fresh.full) == bulk_writer._snapshot(fresh, fresh.full)
+        assert "second" in bulk_writer._snapshot(merged, fresh.full)
+
+    def test_a_prepared_row_keeps_only_what_it_writes(self) -> None:
+        """Its `changes` are in `full`; the dicts would double a chunk's memory."""
+        row = bulk_writer.prepare(RowWrite(1, "s", {"name": "n", "metadata": {}}), snapshot=True)
+        assert row.changes == {}
+        assert row.full is not None
+        assert "n" in row.full
+        assert row.middle
 
 
 # --- whole jobs, run by workers on a database of their own -----------------------------------
