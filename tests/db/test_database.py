@@ -133,9 +133,9 @@ class TestJobWorkerConnection:
             assert await worker_db.fetchval("PRAGMA cache_size") == -database.JOBS_CACHE_KIB
             assert await db.fetchval("PRAGMA cache_size") == -database.CACHE_KIB
             # A chunk's dirty pages stay in memory up to its WAL budget (no mid-chunk spill).
-            budget_pages = database.WAL_CHUNK_BUDGET // database.PAGE_BYTES
+            page_bytes = await worker_db.fetchval("PRAGMA page_size")
+            budget_pages = database.WAL_CHUNK_BUDGET // page_bytes
             assert await worker_db.fetchval("PRAGMA cache_spill") == budget_pages
-            assert await worker_db.fetchval("PRAGMA page_size") == database.PAGE_BYTES
             assert await db.fetchval("PRAGMA cache_spill") < budget_pages
         finally:
             await worker_db.close()

@@ -122,7 +122,8 @@ def open_sqlite(path: str, *, cache_kib: int | None = None) -> sqlite3.Connectio
         # +22 MB (paid for by `bulk_writer.prepare`), wall time within this box's noise.
         # SQLite also reads the number as a boolean, from its low byte (24576 is "off"), so
         # spilling is switched back on after: the threshold stays.
-        raw.execute(f"PRAGMA cache_spill={WAL_CHUNK_BUDGET // PAGE_BYTES}")
+        page_bytes = raw.execute("PRAGMA page_size").fetchone()[0]
+        raw.execute(f"PRAGMA cache_spill={WAL_CHUNK_BUDGET // page_bytes}")
         raw.execute("PRAGMA cache_spill=ON")
     # Checkpoints run from a background task (see checkpoint()) and between a job's chunks
     # (after_bulk_write()), not inside a request.
@@ -139,7 +140,6 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # chunk, and a chunk's pages grow with the tables (random-key index pages), so a fixed row
 # count would outgrow any bound. Under the 128 MB goal with room for the API's own writes.
 WAL_CHUNK_BUDGET = 96 * 1024 * 1024
-PAGE_BYTES = 4096  # SQLite's default page size, which Patrons' databases keep
 # SQLite's page cache per connection (its default is 2 MiB): a bulk chunk touches thousands of
 # index pages, and re-reading evicted ones cost it time.
 CACHE_KIB = 16384
