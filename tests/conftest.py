@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -194,20 +195,27 @@ def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         stop()
 
 
-@pytest.fixture
-def workerless_server(server: Server, tmp_path: Path) -> Iterator[Server]:
-    """A server with no embedded worker on a database of its own, so its jobs stay queued:
-    no other process's worker shares the database to claim them (on the shared database the
-    session server's worker could finish a job before the test looked at it)."""
-    own, drop = make_backend(server.backend.name, tmp_path)
+@contextlib.contextmanager
+def server_of_its_own(kind: str, tmp_dir: Path, **extra_env: str) -> Iterator[Server]:
+    """A fresh database of `kind` and a `patrons serve` on it; both gone afterwards."""
+    own, drop = make_backend(kind, tmp_dir)
     try:
-        running, stop = start_server(own, tmp_path, PATRONS_EMBEDDED_WORKER="0")
+        running, stop = start_server(own, tmp_dir, **extra_env)
         try:
             yield running
         finally:
             stop()
     finally:
         drop()
+
+
+@pytest.fixture
+def workerless_server(server: Server, tmp_path: Path) -> Iterator[Server]:
+    """A server with no embedded worker on a database of its own, so its jobs stay queued:
+    no other process's worker shares the database to claim them (on the shared database the
+    session server's worker could finish a job before the test looked at it)."""
+    with server_of_its_own(server.backend.name, tmp_path, PATRONS_EMBEDDED_WORKER="0") as running:
+        yield running
 
 
 async def _new_project(url: str) -> projects.Credentials:

@@ -18,7 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Project, Server, make_backend, new_project, start_server
+from tests.conftest import (
+    Project,
+    Server,
+    make_backend,
+    new_project,
+    server_of_its_own,
+    start_server,
+)
 from tests.factories import upload_csv, wait_done
 
 POLL_SECONDS = "600"  # far longer than any deadline below
@@ -30,21 +37,14 @@ def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A server with its embedded worker, small chunks and a 10-minute poll."""
-    backend, drop = make_backend(request.param, tmp_path_factory.mktemp("engine-" + request.param))
-    try:
-        running, stop = start_server(
-            backend,
-            tmp_path_factory.mktemp("engine-logs"),
-            PATRONS_WORKER_POLL_SECONDS=POLL_SECONDS,
-            PATRONS_WORKER_CHUNK_ROWS=str(CHUNK),
-            PATRONS_MAX_BODY_BYTES=str(64 << 20),
-        )
-        try:
-            yield running
-        finally:
-            stop()
-    finally:
-        drop()
+    with server_of_its_own(
+        request.param,
+        tmp_path_factory.mktemp("engine-" + request.param),
+        PATRONS_WORKER_POLL_SECONDS=POLL_SECONDS,
+        PATRONS_WORKER_CHUNK_ROWS=str(CHUNK),
+        PATRONS_MAX_BODY_BYTES=str(64 << 20),
+    ) as running:
+        yield running
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from patrons.db import database
-from tests.conftest import Backend, Project, Server, make_backend, new_project, start_server
+from tests.conftest import Backend, Project, Server, new_project, server_of_its_own
 from tests.factories import upload_csv, wait_done
 
 # Every test here starts its own server and worker processes and imports 12k-40k rows.
@@ -34,17 +34,12 @@ CHUNK = 200
 def quiet(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    backend, drop = make_backend(request.param, tmp_path_factory.mktemp("quiet-" + request.param))
-    try:
-        running, stop = start_server(
-            backend, tmp_path_factory.mktemp("quiet-logs"), PATRONS_EMBEDDED_WORKER="0"
-        )
-        try:
-            yield running
-        finally:
-            stop()
-    finally:
-        drop()
+    with server_of_its_own(
+        request.param,
+        tmp_path_factory.mktemp("quiet-" + request.param),
+        PATRONS_EMBEDDED_WORKER="0",
+    ) as running:
+        yield running
 
 
 @pytest.fixture
