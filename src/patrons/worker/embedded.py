@@ -20,7 +20,6 @@ from typing import Any
 
 from patrons.async_actions.handlers import BackgroundService, JobHandler
 from patrons.worker import runner
-from patrons.worker.runner import Worker
 
 log = logging.getLogger("patrons.worker")
 SWITCH_INTERVAL = 0.001  # seconds; see EmbeddedWorker.start
@@ -77,7 +76,7 @@ class EmbeddedWorker:
         self._stop = asyncio.Event()
         self._ready.set()
         try:
-            worker = Worker(
+            worker = runner.Worker(
                 db,
                 handlers=self.handlers,
                 chunk_rows=self.chunk_rows,
