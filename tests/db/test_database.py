@@ -142,3 +142,38 @@ class TestJobWorkerConnection:
         sources = (PACKAGE / "worker" / "embedded.py", PACKAGE / "cli" / "main.py")
         for source in sources:
             assert "runner.connect(" in source.read_text(), source
+
+
+class TestWalBetweenBulkWrites:
+    async def test_the_log_restarts_in_place_and_each_call_tells_the_last_transaction(
+        self, tmp_path: Path
+    ) -> None:
+        """`after_bulk_write` checkpoints the WAL and restarts it: the next transaction
+        overwrites the file from its start (it is neither cut to nothing nor appended to), and
+        each call returns about what the last transaction logged, not the reused file's size
+        (the worker sizes its next chunk from it)."""
+        db = database.SqliteDatabase(str(tmp_path / "wal.db"))
+        wal = tmp_path / "wal.db-wal"
+
+        async def write(rows: int) -> int:
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)"
+                    " INSERT INTO blob_probe SELECT randomblob(3000) FROM n",
+                    rows,
+                )
+            return await db.after_bulk_write()
+
+        try:
+            await db.execute("CREATE TABLE blob_probe (b BLOB)")
+            await db.after_bulk_write()
+            big = await write(2000)  # a row per page: ~2,000 frames, 8 MB
+            size = wal.stat().st_size
+            assert 2000 * db.page_bytes < big <= size
+            small = await write(100)
+            assert 100 * db.page_bytes < small < big // 10
+            assert wal.stat().st_size == size  # reused, not truncated
+            assert abs(await write(2000) - big) < big // 10
+            assert wal.stat().st_size < size * 1.1  # written from its start again, not appended
+        finally:
+            await db.close()
